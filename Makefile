@@ -1,0 +1,38 @@
+# ssod developer entry points. `make test` and `make demo` work on a fresh machine: they create
+# .venv and install ssod with its test extras first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck pytest demo bench clean
+
+$(STAMP): pyproject.toml tests/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c tests/constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy client/ssod daemon/ssod tests bench
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, types, then the whole test suite; prints how long each part took.
+test: $(STAMP)
+	@set -e; start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint; lint_end=$$(date +%s); \
+	$(MAKE) --no-print-directory typecheck; type_end=$$(date +%s); \
+	$(MAKE) --no-print-directory pytest; end=$$(date +%s); \
+	echo "make test: lint $$((lint_end-start))s, typecheck $$((type_end-lint_end))s, pytest $$((end-type_end))s"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -1,0 +1,1 @@
+"""The thin side of ssod: the command line (stdlib, pyzmq and ssod client modules only)."""

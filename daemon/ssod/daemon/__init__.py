@@ -1,0 +1,1 @@
+"""The daemon side of ssod: everything that needs aiohttp, aiobotocore or watchdog."""
