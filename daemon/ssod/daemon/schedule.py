@@ -1,0 +1,111 @@
+"""When to refresh: the only home of ssod's margins, jitter and backoff.
+
+Pure functions of (expiry, now, policy). The broker asks them when to wake up; nothing here
+sleeps or reads a clock. Defaults follow protocols.md sections 4 and 10: botocore starts its own
+token refresh 15 minutes before expiry and re-fetches container credentials with under 15
+minutes left, so ssod refreshes tokens by 20 minutes before expiry and serves role credentials
+with more than 15 minutes left. When a lifetime is too short for a margin (short-lived test
+tokens), the margin shrinks to half the lifetime, so a refresh can never chase its own tail.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+#: botocore refreshes an SSO token when fewer than this remain (BC tokens.py _REFRESH_WINDOW).
+BOTOCORE_TOKEN_WINDOW = timedelta(minutes=15)
+#: botocore re-fetches credentials with fewer than this left (BC credentials.py, advisory window).
+BOTOCORE_CREDENTIAL_WINDOW = timedelta(minutes=15)
+
+#: The longest the broker sleeps before re-checking the wall clock. Monotonic sleeps do not
+#: advance while a laptop is suspended, so a wake-up re-evaluates everything at most this late.
+MAX_SLEEP = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """Margins, jitter and backoff for token and credential refresh."""
+
+    #: Refresh an SSO token no later than this before it expires.
+    token_margin: timedelta = timedelta(minutes=20)
+    #: Never serve role credentials with less than this left.
+    credential_margin: timedelta = timedelta(minutes=15)
+    #: Refresh role credentials in the background this long before they fall under the margin.
+    credential_lead: timedelta = timedelta(minutes=5)
+    #: Spread refreshes randomly over up to this much earlier, so many sessions don't align.
+    jitter: timedelta = timedelta(seconds=30)
+    #: First retry delay after a failed refresh; doubles per failure up to backoff_max.
+    backoff_base: timedelta = timedelta(seconds=2)
+    backoff_max: timedelta = timedelta(minutes=2)
+    #: Profiles used within this window have their credentials refreshed in the background.
+    recent_use: timedelta = timedelta(hours=1)
+
+
+def _effective_margin(margin: timedelta, lifetime: timedelta) -> timedelta:
+    """The margin, shrunk to half the lifetime when the lifetime is too short for it."""
+    if lifetime <= timedelta(0):
+        return timedelta(0)
+    return min(margin, lifetime / 2)
+
+
+def token_refresh_at(
+    expires_at: datetime,
+    obtained_at: datetime,
+    policy: RefreshPolicy,
+    rng: random.Random | None = None,
+) -> datetime:
+    """When to refresh a token that expires at ``expires_at`` and was obtained at ``obtained_at``.
+
+    ``obtained_at`` bounds the margin: a token's lifetime is at least expires_at - obtained_at.
+    The result may lie in the past (refresh at once).
+    """
+    margin = _effective_margin(policy.token_margin, expires_at - obtained_at)
+    jitter = _jitter(policy.jitter, margin, rng)
+    return expires_at - margin - jitter
+
+
+def credential_refresh_at(
+    expires_at: datetime,
+    issued_at: datetime,
+    policy: RefreshPolicy,
+    rng: random.Random | None = None,
+) -> datetime:
+    """When to fetch new role credentials in the background, before they fall under the margin."""
+    lifetime = expires_at - issued_at
+    margin = _effective_margin(policy.credential_margin, lifetime)
+    lead = min(policy.credential_lead, (lifetime - margin) / 2)
+    jitter = _jitter(policy.jitter, lead, rng)
+    return expires_at - margin - lead + jitter
+
+
+def servable(
+    expires_at: datetime, issued_at: datetime, now: datetime, policy: RefreshPolicy
+) -> bool:
+    """Whether credentials may still be handed out: more than the (effective) margin left."""
+    margin = _effective_margin(policy.credential_margin, expires_at - issued_at)
+    return expires_at - now > margin
+
+
+def backoff(failures: int, policy: RefreshPolicy, rng: random.Random | None = None) -> timedelta:
+    """Delay before retry number ``failures`` (1-based): exponential, capped, with full jitter."""
+    if failures < 1:
+        return timedelta(0)
+    ceiling = min(policy.backoff_max, policy.backoff_base * (1 << min(failures - 1, 30)))
+    fraction = (rng or random.Random()).uniform(0.5, 1.0)  # noqa: S311 (jitter, not a secret)
+    return ceiling * fraction
+
+
+def sleep_for(wake_at: datetime, now: datetime) -> float:
+    """Seconds to sleep until ``wake_at``, never negative and never past MAX_SLEEP."""
+    delta = wake_at - now
+    return max(0.0, min(delta, MAX_SLEEP).total_seconds())
+
+
+def _jitter(limit: timedelta, room: timedelta, rng: random.Random | None) -> timedelta:
+    """A random amount up to ``limit`` but at most a tenth of ``room``."""
+    bound = min(limit, room / 10)
+    if bound <= timedelta(0):
+        return timedelta(0)
+    return bound * (rng or random.Random()).random()  # noqa: S311 (jitter, not a secret)
