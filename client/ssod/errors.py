@@ -19,10 +19,12 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     ├── AwsError                   aws_error         6
     │   ├── RoleAccessDenied       access_denied     6
     │   └── AwsUnavailable         aws_unavailable   6
-    └── IpcError                   ipc_error         1
-        ├── DaemonUnavailable      no_daemon         3
-        ├── ProtocolVersionMismatch version_mismatch 1
-        └── BadRequest             bad_request       2
+    ├── IpcError                   ipc_error         1
+    │   ├── DaemonUnavailable      no_daemon         3
+    │   ├── ProtocolVersionMismatch version_mismatch 1
+    │   └── BadRequest             bad_request       2
+    ├── RuntimeDirError            runtime_dir       1
+    └── DaemonAlreadyRunning       already_running   1
 
 Errors are translated only at the edges: AWS errors where aiobotocore is called, HTTP statuses
 in the ECS endpoint, wire codes in IPC and exit codes in the CLI.
@@ -169,6 +171,9 @@ class IpcError(SsodError):
     """The conversation with the daemon failed."""
 
     code = "ipc_error"
+    #: The id of the request this error answers, when it could be read (so the daemon can still
+    #: address its error reply); never sent on the wire as part of the error itself.
+    request_id: str | None = None
 
 
 class DaemonUnavailable(IpcError):
@@ -189,6 +194,18 @@ class BadRequest(IpcError):
 
     code = "bad_request"
     exit_code = EXIT_USAGE
+
+
+class RuntimeDirError(SsodError):
+    """The runtime directory (IPC socket, lock) is unsafe or unusable: foreign, open, too long."""
+
+    code = "runtime_dir"
+
+
+class DaemonAlreadyRunning(SsodError):
+    """Another ssod daemon holds the instance lock in the same runtime directory."""
+
+    code = "already_running"
 
 
 def _all_subclasses(cls: type[SsodError]) -> list[type[SsodError]]:

@@ -1,0 +1,137 @@
+"""The daemon's runtime directory and its single-instance guard.
+
+This module owns making the runtime directory safe (ours, 0700, not a symlink, short enough for
+a Unix socket path) and the ``lock`` file that keeps a second daemon from serving the same
+socket. It refuses unsafe directories rather than repairing them: a directory someone else
+made could be a trap. It does not bind the socket (``ipc.py`` does) and never deletes anything
+but a stale socket, and only while holding the lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+from pathlib import Path
+from types import TracebackType
+
+from ssod.errors import DaemonAlreadyRunning, RuntimeDirError
+from ssod.paths import MAX_SOCKET_PATH
+
+SOCKET_NAME = "ipc"
+LOCK_NAME = "lock"
+
+
+def socket_path(runtime: Path) -> Path:
+    """The IPC socket inside ``runtime``."""
+    return runtime / SOCKET_NAME
+
+
+def prepare_runtime_dir(path: Path) -> None:
+    """Create ``path`` 0700 (with parents), or check that the existing one is safe to use."""
+    sock = socket_path(path)
+    if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
+        raise RuntimeDirError(
+            f"runtime directory {path} is too long for a Unix socket path "
+            f"({len(os.fsencode(sock))} > {MAX_SOCKET_PATH} bytes); set SSOD_RUNTIME_DIR shorter"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700)
+        path.chmod(0o700)  # mkdir's mode passes through the umask; ours may be odd
+    except FileExistsError:
+        pass  # checked below, like any directory we did not just make
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot create runtime directory {path}: {exc.strerror}") from None
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        raise RuntimeDirError(f"runtime directory {path}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise RuntimeDirError(f"runtime directory {path} is a symlink; refusing to use it")
+    if not stat.S_ISDIR(st.st_mode):
+        raise RuntimeDirError(f"runtime directory {path} is not a directory")
+    if st.st_uid != os.getuid():
+        raise RuntimeDirError(
+            f"runtime directory {path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        raise RuntimeDirError(
+            f"runtime directory {path} is open to group or others (mode {mode:04o}); "
+            f"run `chmod 700 {path}` or remove it"
+        )
+    if mode & 0o700 != 0o700:
+        raise RuntimeDirError(f"runtime directory {path} has mode {mode:04o}; it needs 0700")
+
+
+class InstanceLock:
+    """An exclusive ``flock`` on ``<runtime>/lock``, held while the daemon runs."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Unlock and close (the file stays: unlinking a lock file races with the next daemon)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> InstanceLock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def acquire_instance_lock(runtime: Path) -> InstanceLock:
+    """Take the instance lock in ``runtime``, record our pid, and remove a stale socket."""
+    lock_path = runtime / LOCK_NAME
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot open lock file {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_pid(fd)
+        os.close(fd)
+        raise DaemonAlreadyRunning(
+            f"another ssod daemon is already running (pid {holder or 'unknown'}), "
+            f"holding {lock_path}"
+        ) from None
+    lock = InstanceLock(lock_path, fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _remove_stale_socket(socket_path(runtime))
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_stale_socket(sock: Path) -> None:
+    # Holding the lock proves no live daemon owns the socket: a crashed one left it behind.
+    try:
+        st = sock.lstat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise RuntimeDirError(f"{sock} exists and is not a socket; remove it by hand")
+    sock.unlink()
