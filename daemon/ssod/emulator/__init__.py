@@ -1,0 +1,23 @@
+"""The IAM Identity Center emulator: sso-oidc, the SSO portal and STS on one local HTTP server.
+
+Wire-exact enough that real AWS clients (botocore, the AWS CLI, the JS SDK) work against it via
+``AWS_ENDPOINT_URL_SSO_OIDC``/``_SSO``/``_STS``. Used by ssod's tests, ``make demo``, benchmarks
+and users' own tests (``ssod emulator``, the ``ssod_emulator`` pytest fixture).
+"""
+
+from ssod.emulator.config import EmulatorConfig
+from ssod.emulator.data import Account, Directory, default_directory, load_directory
+from ssod.emulator.remote import EmulatorRemote
+from ssod.emulator.server import Emulator, RunningEmulator, endpoint_env
+
+__all__ = [
+    "Account",
+    "Directory",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorRemote",
+    "RunningEmulator",
+    "default_directory",
+    "endpoint_env",
+    "load_directory",
+]

@@ -1,0 +1,178 @@
+"""The emulator's aiohttp application and its lifecycle: ``Emulator`` and ``RunningEmulator``.
+
+Owns the app wiring (one app serves sso-oidc, the portal, STS and the control API; their routes
+do not collide), the per-call prologue every AWS operation goes through (count, added latency,
+faults) and the clock the state reads (wall time plus an offset the control API can advance).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+
+from ssod.emulator.config import EmulatorConfig
+from ssod.emulator.errors import OidcError, PortalError, StsError, request_id
+from ssod.emulator.state import EmulatorState
+
+STATE = web.AppKey("state", EmulatorState)
+
+OIDC, PORTAL, STS = "oidc", "portal", "sts"
+ServiceError = OidcError | PortalError | StsError
+
+
+class ShiftableClock:
+    """Wall-clock time plus an offset, so tests can jump the emulator into the future."""
+
+    def __init__(self, base: Callable[[], float] = time.time) -> None:
+        self._base = base
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's time forward."""
+        self.offset += seconds
+
+
+CLOCK = web.AppKey("clock", ShiftableClock)
+
+
+class DroppedConnection(Exception):
+    """A ``drop`` fault closed the connection; nothing is to be answered."""
+
+
+def respond(error: ServiceError) -> web.Response:
+    """The HTTP answer for a service error."""
+    status, headers, body = error.wire()
+    return web.Response(status=status, headers=headers, body=body)
+
+
+def _fault_error(service: str, kind: str, status: int) -> ServiceError:
+    if service == OIDC:
+        if kind == "throttle":
+            return OidcError("SlowDownException", "Client is polling too fast")
+        return OidcError("InternalServerException", "Internal server error", status)
+    if service == PORTAL:
+        if kind == "throttle":
+            return PortalError("TooManyRequestsException", "Too many requests")
+        name = "ServiceUnavailableException" if status == 503 else "InternalServerException"
+        return PortalError(name, "An internal error occurred", status)
+    if kind == "throttle":
+        return StsError("Throttling", "Rate exceeded", 400)
+    code = "ServiceUnavailable" if status == 503 else "InternalFailure"
+    return StsError(code, "An internal error occurred", status, "Receiver")
+
+
+async def begin(request: web.Request, operation: str, service: str) -> web.Response | None:
+    """Count the call, add latency, apply faults; a response here replaces the real one."""
+    state = request.app[STATE]
+    state.calls[operation] += 1
+    rules = state.faults.take(operation)
+    delay = state.config.latency + sum(r.seconds for r in rules if r.kind == "latency")
+    if delay > 0:
+        await asyncio.sleep(delay)
+    for rule in rules:
+        if rule.kind == "drop":
+            if request.transport is not None:
+                request.transport.abort()
+            raise DroppedConnection(operation)
+        if rule.kind in ("status", "throttle"):
+            return respond(_fault_error(service, rule.kind, rule.status))
+    return None
+
+
+@web.middleware
+async def _aws_middleware(
+    request: web.Request, handler: Callable[[web.Request], Any]
+) -> web.StreamResponse:
+    """Every AWS answer carries a request id; a dropped connection answers nothing."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except DroppedConnection:
+        # The transport is gone; aiohttp discards whatever is returned for it.
+        return web.Response(status=499)
+    if not request.path.startswith("/_emulator/") and "x-amzn-RequestId" not in response.headers:
+        response.headers["x-amzn-RequestId"] = request_id()
+    return response
+
+
+def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
+    """The aiohttp application serving every emulated endpoint."""
+    from ssod.emulator import control, oidc, portal, sts
+
+    app = web.Application(middlewares=[_aws_middleware, control.bad_request_middleware])
+    app[STATE] = state
+    app[CLOCK] = clock
+    oidc.add_routes(app)
+    portal.add_routes(app)
+    sts.add_routes(app)
+    control.add_routes(app)
+    return app
+
+
+class RunningEmulator:
+    """A serving emulator: its URL, the endpoint variables, and direct access to its state."""
+
+    def __init__(self, state: EmulatorState, clock: ShiftableClock, host: str, port: int) -> None:
+        self.state = state
+        self.clock = clock
+        self.host = host
+        self.port = port
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url = f"http://{shown}:{port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The three ``AWS_ENDPOINT_URL_*`` variables that point AWS clients here."""
+        return endpoint_env(self.url)
+
+    def calls(self) -> dict[str, int]:
+        """Calls per operation (and ``CreateToken:<grant>``) since the last reset."""
+        return dict(self.state.calls)
+
+    def reset_calls(self) -> None:
+        """Zero the call counters."""
+        self.state.calls.clear()
+
+
+def endpoint_env(url: str) -> dict[str, str]:
+    """The endpoint variables for an emulator at ``url``."""
+    return {
+        "AWS_ENDPOINT_URL_SSO_OIDC": url,
+        "AWS_ENDPOINT_URL_SSO": url,
+        "AWS_ENDPOINT_URL_STS": url,
+    }
+
+
+class Emulator:
+    """The IAM Identity Center emulator: ``async with Emulator(cfg).serve() as running``."""
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, now: Callable[[], float] = time.time
+    ) -> None:
+        self.clock = ShiftableClock(now)
+        self.state = EmulatorState(config or EmulatorConfig(), self.clock)
+
+    def app(self) -> web.Application:
+        """A fresh aiohttp application over this emulator's state."""
+        return build_app(self.state, self.clock)
+
+    @asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[RunningEmulator]:
+        """Serve until the block exits; yields the running emulator."""
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0][1]
+            yield RunningEmulator(self.state, self.clock, host, int(bound))
+        finally:
+            await runner.cleanup()
