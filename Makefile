@@ -21,7 +21,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy client/ssod daemon/ssod tests bench
+	$(BIN)/mypy client/ssod daemon/ssod bench
+	cd tests && MYPYPATH=../daemon:../client ../$(BIN)/mypy --config-file ../pyproject.toml .
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

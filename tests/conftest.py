@@ -1,12 +1,23 @@
-"""Shared fixtures: every test runs with a temporary HOME and no AWS_* or SSOD_* variables."""
+"""Shared fixtures: a clean environment for every test, and a real daemon beside the emulator.
+
+Every test runs with a temporary HOME and no AWS_* or SSOD_* variables. ``ssod_daemon`` gives a
+harness (tests/harness.py) for the real ``ssod daemon`` in that HOME, pointed at the emulator
+(the ``ssod_emulator`` fixture from ssod's pytest plugin), with its IPC socket in a short temp
+dir and the ECS endpoint on a free port.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from harness import DaemonHarness, base_env
+from ssod.emulator.background import BackgroundEmulator
 
 
 @pytest.fixture(autouse=True)
@@ -20,4 +31,35 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     yield home
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temp dir with a short path: Unix socket paths must stay under ~104 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="ssod-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def ssod_daemon(
+    ssod_emulator: BackgroundEmulator, clean_environ: Path, short_tmp: Path, tmp_path: Path
+) -> Iterator[DaemonHarness]:
+    """A harness (not yet started) for a real daemon in the temp HOME, with STANDARD_CONFIG."""
+    runtime = short_tmp / "rt"
+    harness = DaemonHarness(
+        home=clean_environ,
+        runtime=runtime,
+        emulator=ssod_emulator,
+        env=base_env(clean_environ, runtime, ssod_emulator),
+        log_path=tmp_path / "daemon.log",
+    )
+    harness.write_config()
+    try:
+        yield harness
+    finally:
+        harness.stop()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ssod.client import cmd_daemon, cmd_emulator
 from ssod.errors import EXIT_USAGE, SsodError
 from ssod.version import __version__
 
@@ -18,7 +19,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 # Each command module defines ``register(subparsers)``: it adds its arguments and a handler that
 # imports the command's real work lazily. Registering must import nothing heavy.
-_COMMANDS: tuple[Callable[[Any], None], ...] = ()
+_COMMANDS: tuple[Callable[[Any], None], ...] = (
+    cmd_daemon.register,
+    cmd_emulator.register,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,58 @@
+"""``ssod daemon``: arguments only; the daemon itself lives in ``ssod.daemon`` (aiohttp, zmq)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``ssod daemon`` to the command line."""
+    p = sub.add_parser(
+        "daemon",
+        help="run the credential daemon in the foreground",
+        description=(
+            "Run the ssod daemon in the foreground: keep every SSO session fresh and serve "
+            "credentials over the ECS endpoint on 127.0.0.1 and over IPC. Usually started by "
+            "`ssod service install`."
+        ),
+    )
+    p.add_argument(
+        "--ecs-port",
+        type=int,
+        default=None,
+        help="ECS endpoint port on 127.0.0.1 (default $SSOD_ECS_PORT or 9179; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--runtime-dir",
+        default=None,
+        help="directory for the IPC socket (default $SSOD_RUNTIME_DIR or $XDG_RUNTIME_DIR/ssod)",
+    )
+    p.add_argument(
+        "--token-margin",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="refresh SSO tokens this long before expiry (default $SSOD_TOKEN_MARGIN or 1200)",
+    )
+    p.add_argument(
+        "--credential-margin",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="never serve role credentials with less left (default $SSOD_CREDENTIAL_MARGIN or 900)",
+    )
+    p.add_argument("--no-notify", action="store_true", help="no desktop notifications")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default info); no secret is logged at any level",
+    )
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ssod.daemon.main import run
+
+    return run(args)

@@ -1,0 +1,236 @@
+"""The daemon's composition root: builds every part from ``Settings`` and runs their lifecycle.
+
+Start order: runtime directory and single-instance lock, ECS token, config, broker, ECS
+endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the reverse: stop
+accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish, close AWS
+clients, remove the socket. SIGHUP reloads the config. A config that stops parsing keeps the
+last good one in service and shows the error in status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ssod.daemon import awsconfig, ecstoken
+from ssod.daemon.aws import AwsApi, BotocoreAws
+from ssod.daemon.awsconfig import AwsConfig
+from ssod.daemon.broker import Broker
+from ssod.daemon.cachefiles import (
+    CliCacheDir,
+    TokenCacheDir,
+    ensure_private_dir,
+    remove_stale_temp_files,
+)
+from ssod.daemon.dispatch import Dispatcher
+from ssod.daemon.ecs import EcsServer
+from ssod.daemon.ipc import IpcServer
+from ssod.daemon.login import LoginManager
+from ssod.daemon.model import Clock, SystemClock
+from ssod.daemon.notify import DesktopNotifier
+from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.settings import Settings
+from ssod.daemon.tokencache import format_timestamp
+from ssod.daemon.watcher import Watcher
+from ssod.errors import ConfigError
+from ssod.version import __version__
+
+log = logging.getLogger("ssod.daemon")
+
+
+class Daemon:
+    """One running ssod daemon."""
+
+    def __init__(
+        self, settings: Settings, *, aws: AwsApi | None = None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.aws: AwsApi = aws or BotocoreAws()
+        self.clock = clock or SystemClock()
+        self.notifier = DesktopNotifier(enabled=settings.notifications)
+        self.cache = TokenCacheDir(settings.cache_dir)
+        self.broker = Broker(
+            self.aws,
+            self.cache,
+            CliCacheDir(settings.cli_cache_dir),
+            self.clock,
+            settings.policy,
+            self.notifier,
+        )
+        self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
+        self._token = ""
+        self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
+        self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
+        self.watcher = Watcher(
+            settings.config_file,
+            settings.cache_dir,
+            self._config_changed,
+            self.broker.sessions.cache_changed,
+            debounce=settings.debounce,
+        )
+        self._lock: InstanceLock | None = None
+        self._started = time.time()
+        self._started_mono = time.monotonic()
+        self._config_error: str | None = None
+        self._config_loaded_at: float | None = None
+        self._reloading: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bring every part up; raises SsodError with a clear message if one cannot start."""
+        prepare_runtime_dir(self.settings.runtime_dir)
+        self._lock = acquire_instance_lock(self.settings.runtime_dir)
+        try:
+            self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
+            await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
+            for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
+                await asyncio.to_thread(remove_stale_temp_files, directory)
+            await self.reload()
+            await self.ecs.start()
+            await self.ipc.start()
+            self.watcher.start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "event=ready version=%s ecs=%s ipc=%s config=%s",
+            __version__,
+            self.ecs.base_url,
+            self.settings.ipc_endpoint,
+            self.settings.config_file,
+        )
+        sd_notify(b"READY=1")
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight work, release everything. Safe to call twice."""
+        sd_notify(b"STOPPING=1")
+        self.watcher.stop()
+        with contextlib.suppress(Exception):
+            await self.ipc.stop()
+        with contextlib.suppress(Exception):
+            await self.ecs.stop()
+        await self.logins.close()
+        await self.broker.wait_idle()
+        await self.broker.close()
+        await self.notifier.drain()
+        await self.aws.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        self._stopped.set()
+
+    async def run(self) -> None:
+        """Start, then serve until SIGTERM or SIGINT; SIGHUP reloads the config."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._config_changed)
+        await self.start()
+        try:
+            await stop.wait()
+            log.info("event=stopping")
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
+            await self.stop()
+
+    # -- configuration -------------------------------------------------------------------
+
+    async def reload(self) -> None:
+        """Re-read the config file and apply it; on error keep the last good one."""
+        path = self.settings.config_file
+        had_config = self.broker.config is not None
+        try:
+            if had_config and not path.exists():
+                raise ConfigError(f"{path}: the file is gone; keeping the last good configuration")
+            config = await asyncio.to_thread(awsconfig.load, path)
+        except ConfigError as err:
+            self._config_error = err.message
+            log.warning("event=config_rejected error=%r", err.message)
+            if not had_config:
+                await self.broker.apply(AwsConfig.empty(str(path)))
+            return
+        self._config_error = None
+        self._config_loaded_at = time.time()
+        await self.broker.apply(config)
+        for problem in config.problems:
+            log.warning("event=config_problem error=%r", problem.message)
+
+    def _config_changed(self) -> None:
+        if self._reloading is not None and not self._reloading.done():
+            self._reloading.add_done_callback(lambda _t: self._config_changed())
+            return
+        self._reloading = asyncio.get_running_loop().create_task(self.reload())
+
+    def config_info(self) -> dict[str, Any]:
+        """The config file in service and its problems, for status and reload replies."""
+        config = self.broker.config
+        return {
+            "config_error": self._config_error,
+            "problems": [p.message for p in config.problems] if config else [],
+            "profiles": len(config.profiles) if config else 0,
+        }
+
+    # -- endpoint and token --------------------------------------------------------------
+
+    def endpoint_info(self) -> dict[str, Any]:
+        """What ``ssod env`` prints: the ECS base URL, the token file and the token."""
+        return {
+            "url": self.ecs.base_url,
+            "port": self.ecs.port,
+            "credentials_path": self.ecs.url_for("PROFILE").removeprefix(self.ecs.base_url),
+            "token_file": str(self.settings.token_file),
+            "token": self._token,
+        }
+
+    async def rotate_token(self) -> None:
+        """Replace the ECS token; shells that exported the old one must run `ssod env` again."""
+        self._token = await asyncio.to_thread(ecstoken.rotate, self.settings.token_file)
+        log.info("event=ecs_token_rotated")
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self) -> Mapping[str, Any]:
+        """Everything ``ssod status`` shows; no secret."""
+        loaded = self._config_loaded_at
+        return {
+            "daemon": {
+                "version": __version__,
+                "pid": os.getpid(),
+                "started_at": format_timestamp_epoch(self._started),
+                "uptime_seconds": int(time.monotonic() - self._started_mono),
+                "ecs_url": self.ecs.base_url,
+                "ipc": self.settings.ipc_endpoint,
+                "config_file": str(self.settings.config_file),
+                "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
+                "config_error": self._config_error,
+            },
+            **self.broker.status(),
+        }
+
+
+def format_timestamp_epoch(epoch: float) -> str:
+    """An epoch time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return format_timestamp(datetime.fromtimestamp(epoch, UTC))
+
+
+def sd_notify(message: bytes) -> None:
+    """Tell systemd about our state when started as a Type=notify unit; no-op otherwise."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    target = "\0" + address[1:] if address.startswith("@") else address
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(target)
+        sock.sendall(message)

@@ -1,0 +1,143 @@
+"""IPC operations: what each ``ssod.wire.Op`` does, in terms of the broker and login manager.
+
+One async generator per request (the ``IpcServer`` handler contract): streamed events are
+``Progress``, the last mapping is the final reply, an ``SsodError`` becomes an error reply.
+Nothing here touches AWS directly or holds state of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ssod.daemon.ipc import Progress
+from ssod.daemon.model import format_expiration
+from ssod.errors import BadRequest, LoginRequired, error_from_code
+from ssod.wire import Op, Request
+
+if TYPE_CHECKING:
+    from ssod.daemon.app import Daemon
+
+Result = AsyncIterator[Progress | Mapping[str, object]]
+
+
+def _str(args: Mapping[str, object], name: str) -> str | None:
+    value = args.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+class Dispatcher:
+    """Answers IPC requests for one daemon."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+        self._ops: dict[Op, Callable[[Mapping[str, object]], Result]] = {
+            Op.STATUS: self._status,
+            Op.CREDENTIALS: self._credentials,
+            Op.LOGIN: self._login,
+            Op.CANCEL_LOGIN: self._cancel_login,
+            Op.LOGOUT: self._logout,
+            Op.ROLES: self._roles,
+            Op.RELOAD: self._reload,
+            Op.ENDPOINT: self._endpoint,
+            Op.ROTATE_TOKEN: self._rotate_token,
+        }
+
+    def __call__(self, request: Request) -> Result:
+        handler = self._ops.get(request.op)
+        if handler is None:
+            raise BadRequest(f"operation {request.op} is not supported by this daemon")
+        return handler(request.args)
+
+    def _key(self, args: Mapping[str, object]) -> str:
+        broker = self._daemon.broker
+        return broker.session_key_for(
+            sso_session=_str(args, "sso_session"), profile=_str(args, "profile")
+        )
+
+    async def _status(self, args: Mapping[str, object]) -> Result:
+        yield self._daemon.status()
+
+    async def _credentials(self, args: Mapping[str, object]) -> Result:
+        profile = _str(args, "profile") or ""
+        creds = await self._daemon.broker.credentials(profile)
+        body: dict[str, object] = {
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+            "Expiration": format_expiration(creds.expiration),
+            "AccountId": creds.account_id,
+        }
+        if creds.role_arn:
+            body["RoleArn"] = creds.role_arn
+        yield body
+
+    async def _login(self, args: Mapping[str, object]) -> Result:
+        key = self._key(args)
+        state = self._daemon.broker.sessions.get(key)
+        if state is None:
+            raise LoginRequired("that session is not configured")
+        run = self._daemon.logins.start(
+            state.spec, use_device_code=bool(args.get("use_device_code"))
+        )
+        async for event in self._daemon.logins.events(run):
+            if event["event"] == "failed":
+                raise error_from_code(str(event["code"]), str(event["message"]))
+            if event["event"] == "done":
+                yield dict(event)
+                return
+            yield Progress(dict(event))
+
+    async def _cancel_login(self, args: Mapping[str, object]) -> Result:
+        cancelled = self._daemon.logins.cancel(self._key(args))
+        yield {"cancelled": cancelled}
+
+    async def _logout(self, args: Mapping[str, object]) -> Result:
+        broker = self._daemon.broker
+        if args.get("all"):
+            keys = [s.spec.key for s in broker.sessions.sessions()]
+        else:
+            keys = [self._key(args)]
+        results = []
+        for key in keys:
+            self._daemon.logins.cancel(key)
+            results.append(await broker.logout(key))
+        yield {"sessions": results}
+
+    async def _roles(self, args: Mapping[str, object]) -> Result:
+        broker = self._daemon.broker
+        key = self._key(args)
+        token = broker.sessions.usable_token(key)
+        state = broker.sessions.get(key)
+        assert state is not None
+        aws = self._daemon.aws
+        region = state.spec.region
+        accounts = await aws.list_accounts(region, token.access_token)
+        listed: list[dict[str, Any]] = []
+        for account in accounts:
+            roles = await aws.list_account_roles(region, token.access_token, account.account_id)
+            listed.append(
+                {
+                    "account_id": account.account_id,
+                    "account_name": account.name,
+                    "email": account.email,
+                    "roles": sorted(roles),
+                }
+            )
+        yield {
+            "session": state.spec.name,
+            "start_url": state.spec.start_url,
+            "region": region,
+            "accounts": listed,
+        }
+
+    async def _reload(self, args: Mapping[str, object]) -> Result:
+        await self._daemon.reload()
+        yield {"config_file": str(self._daemon.settings.config_file), **self._daemon.config_info()}
+
+    async def _endpoint(self, args: Mapping[str, object]) -> Result:
+        yield self._daemon.endpoint_info()
+
+    async def _rotate_token(self, args: Mapping[str, object]) -> Result:
+        await self._daemon.rotate_token()
+        yield self._daemon.endpoint_info()
