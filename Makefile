@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy client/ssod daemon/ssod bench
+	$(BIN)/mypy client/ssod daemon/ssod bench scripts
 	cd tests && MYPYPATH=../daemon:../client ../$(BIN)/mypy --config-file ../pyproject.toml .
 
 pytest: $(STAMP)
@@ -34,6 +34,10 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory typecheck; type_end=$$(date +%s); \
 	$(MAKE) --no-print-directory pytest; end=$$(date +%s); \
 	echo "make test: lint $$((lint_end-start))s, typecheck $$((type_end-lint_end))s, pytest $$((end-type_end))s"
+
+# ssod's main job on the built-in emulator, in a throwaway HOME; runs until Ctrl-C.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

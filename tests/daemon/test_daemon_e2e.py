@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -266,3 +267,22 @@ def test_sigterm_removes_the_socket(ssod_daemon: DaemonHarness) -> None:
     assert (ssod_daemon.runtime / "ipc").exists()
     assert ssod_daemon.stop() == 0
     assert not (ssod_daemon.runtime / "ipc").exists()
+
+
+def test_token_that_expired_while_suspended_is_refreshed_on_demand(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    """A laptop that slept past expiry: the first request refreshes instead of failing."""
+    ssod_daemon.emulator.settings(token_lifetime=4)
+    ssod_daemon.start("--token-margin", "1")
+    ssod_daemon.login(use_device_code=True)
+    assert ssod_daemon.proc is not None
+    ssod_daemon.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(5)  # the token expires while the daemon cannot run
+    finally:
+        ssod_daemon.proc.send_signal(signal.SIGCONT)
+    creds = ssod_daemon.request(Op.CREDENTIALS, profile="prod")  # a cold profile needs the token
+    assert creds["AccountId"] == "222222222222"
+    session = ssod_daemon.request(Op.STATUS)["sessions"][0]
+    assert session["state"] == "ready"

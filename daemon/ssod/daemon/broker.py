@@ -31,7 +31,8 @@ from ssod.errors import AwsError, LoginRequired, ProfileNotFound, SessionNotFoun
 
 log = logging.getLogger("ssod.broker")
 
-#: When AWS cannot be reached, credentials with at least this much left are still served.
+#: When AWS cannot be reached or the session needs a login, credentials with at least this much
+#: left are still served (below the margin, but still valid).
 LAST_RESORT_FLOOR = timedelta(seconds=30)
 
 Profile = SsoProfile | ChainedProfile
@@ -166,11 +167,8 @@ class Broker:
         if served is not None:
             return served
         if self._config is not None:
-            for problem in self._config.problems:
-                if getattr(problem, "section", "") in {f"profile {name}", name}:
-                    raise problem
-        where = f" in {self._config.path}" if self._config is not None else ""
-        raise ProfileNotFound(f"no SSO profile named {name!r}{where}")
+            self._config.profile(name)  # raises the precise error: invalid, unserved, unknown
+        raise ProfileNotFound(f"no SSO profile named {name!r} is configured")
 
     async def credentials(self, name: str) -> RoleCredentials:
         """Credentials for profile ``name`` with more than the margin left (single flight)."""
@@ -184,10 +182,11 @@ class Broker:
             return creds
         try:
             return await self._shared_fetch(served)
-        except AwsError:
+        except (AwsError, LoginRequired):
+            # AWS is down or the session needs a login: what is still valid keeps being served.
             fallback = served.creds
             if fallback is not None and fallback.remaining(self._clock.now()) > LAST_RESORT_FLOOR:
-                return fallback  # AWS is down: what is still valid keeps being served
+                return fallback
             raise
 
     async def _shared_fetch(self, served: ServedProfile) -> RoleCredentials:
@@ -222,7 +221,7 @@ class Broker:
 
     async def _role_credentials(self, profile: SsoProfile, key: str) -> RoleCredentials:
         session = self._session_state(key)
-        token = self.sessions.usable_token(key)
+        token = await self.sessions.fresh_token(key)
         region = session.spec.region
         try:
             return await self._aws.get_role_credentials(

@@ -66,12 +66,12 @@ class SessionState:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
-    def login_required_error(self) -> LoginRequired:
+    def login_required_error(self, reason: str | None = None) -> LoginRequired:
         """The error clients get while this session has no usable token."""
-        reason = self.login_required or "not logged in"
+        why = reason or self.login_required or "not logged in"
         kind = "sso-session" if self.spec.refreshable else "SSO start URL"
         return LoginRequired(
-            f"{kind} {self.spec.name} needs a login ({reason}): run `{self.spec.login_hint}`"
+            f"{kind} {self.spec.name} needs a login ({why}): run `{self.spec.login_hint}`"
         )
 
 
@@ -141,10 +141,21 @@ class SessionKeeper:
         state = self._sessions[key]
         token = state.token
         if token is None or token.expires_at <= self._clock.now():
-            if state.login_required is None:
-                state.login_required = "no valid token" if token is None else "token expired"
-            raise state.login_required_error()
+            raise state.login_required_error(
+                None if token is None or state.login_required else "token expired"
+            )
         return token
+
+    async def fresh_token(self, key: str) -> SsoToken:
+        """A valid token, refreshing at once one that expired (say, while the laptop slept)."""
+        state = self._sessions[key]
+        token = state.token
+        if token is not None and token.expires_at <= self._clock.now():
+            async with state.lock:
+                if state.token is token and self._can_refresh(state, token, self._clock.now()):
+                    await self._refresh_locked(state, reason="token expired before refresh")
+            state.wake.set()
+        return self.usable_token(key)
 
     async def token_rejected(self, key: str, token: SsoToken) -> SsoToken:
         """The portal refused ``token`` before its expiry: refresh at once or require a login.
