@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ssod.client import cmd_daemon, cmd_emulator
+from ssod.client import cmd_completion, cmd_daemon, cmd_emulator, cmd_service
 from ssod.errors import EXIT_USAGE, SsodError
 from ssod.version import __version__
 
@@ -22,6 +22,8 @@ Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: tuple[Callable[[Any], None], ...] = (
     cmd_daemon.register,
     cmd_emulator.register,
+    cmd_service.register,
+    cmd_completion.register,
 )
 
 
