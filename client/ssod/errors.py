@@ -24,7 +24,8 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     │   ├── ProtocolVersionMismatch version_mismatch 1
     │   └── BadRequest             bad_request       2
     ├── RuntimeDirError            runtime_dir       1
-    └── DaemonAlreadyRunning       already_running   1
+    ├── DaemonAlreadyRunning       already_running   1
+    └── UsageError                 usage             2
 
 Errors are translated only at the edges: AWS errors where aiobotocore is called, HTTP statuses
 in the ECS endpoint, wire codes in IPC and exit codes in the CLI.
@@ -206,6 +207,13 @@ class DaemonAlreadyRunning(SsodError):
     """Another ssod daemon holds the instance lock in the same runtime directory."""
 
     code = "already_running"
+
+
+class UsageError(SsodError):
+    """The command line or an answer to a prompt cannot be used (a bad flag, no answer)."""
+
+    code = "usage"
+    exit_code = EXIT_USAGE
 
 
 def _all_subclasses(cls: type[SsodError]) -> list[type[SsodError]]:

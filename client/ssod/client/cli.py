@@ -11,7 +11,21 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ssod.client import cmd_completion, cmd_daemon, cmd_emulator, cmd_service
+from ssod import errors
+from ssod.client import (
+    cmd_completion,
+    cmd_configure,
+    cmd_credentials,
+    cmd_daemon,
+    cmd_emulator,
+    cmd_env,
+    cmd_login,
+    cmd_logout,
+    cmd_roles,
+    cmd_service,
+    cmd_status,
+    cmd_token,
+)
 from ssod.errors import EXIT_USAGE, SsodError
 from ssod.version import __version__
 
@@ -20,11 +34,33 @@ Handler = Callable[[argparse.Namespace], int]
 # Each command module defines ``register(subparsers)``: it adds its arguments and a handler that
 # imports the command's real work lazily. Registering must import nothing heavy.
 _COMMANDS: tuple[Callable[[Any], None], ...] = (
+    cmd_login.register,
+    cmd_logout.register,
+    cmd_status.register,
+    cmd_env.register,
+    cmd_credentials.register,
+    cmd_roles.register,
+    cmd_configure.register,
+    cmd_token.register,
     cmd_daemon.register,
     cmd_emulator.register,
     cmd_service.register,
     cmd_completion.register,
 )
+
+_EPILOG = f"""\
+exit status:
+  {errors.EXIT_OK}    success
+  {errors.EXIT_ERROR}    other error (IPC, cache files, runtime directory)
+  {errors.EXIT_USAGE}    usage error
+  {errors.EXIT_NO_DAEMON}    no daemon is running: `ssod service install` or `ssod daemon`
+  {errors.EXIT_LOGIN_REQUIRED}    the SSO session needs a login: `ssod login`
+  {errors.EXIT_NOT_FOUND}    no such profile or sso-session
+  {errors.EXIT_AWS}    AWS refused (access denied) or could not be reached
+  {errors.EXIT_CONFIG}    the AWS config file has an error
+  {errors.EXIT_LOGIN_FAILED}    the login failed or was cancelled
+  130  interrupted (Ctrl-C)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ssod",
         description="Keep AWS IAM Identity Center (SSO) credentials fresh and serve them locally.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ssod {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

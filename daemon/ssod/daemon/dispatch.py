@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
 from ssod.daemon.model import format_expiration
 from ssod.errors import BadRequest, LoginRequired, error_from_code
@@ -77,6 +78,8 @@ class Dispatcher:
         state = self._daemon.broker.sessions.get(key)
         if state is None:
             raise LoginRequired("that session is not configured")
+        # Clients that join a running flow must not open another browser tab.
+        first = not self._daemon.logins.running(key)
         run = self._daemon.logins.start(
             state.spec, use_device_code=bool(args.get("use_device_code"))
         )
@@ -86,7 +89,7 @@ class Dispatcher:
             if event["event"] == "done":
                 yield dict(event)
                 return
-            yield Progress(dict(event))
+            yield Progress({**event, "first": first})
 
     async def _cancel_login(self, args: Mapping[str, object]) -> Result:
         cancelled = self._daemon.logins.cancel(self._key(args))
@@ -110,12 +113,29 @@ class Dispatcher:
         token = broker.sessions.usable_token(key)
         state = broker.sessions.get(key)
         assert state is not None
-        aws = self._daemon.aws
         region = state.spec.region
-        accounts = await aws.list_accounts(region, token.access_token)
+        try:
+            listed = await self._list_roles(region, token.access_token)
+        except TokenRejected:
+            # Revoked before its expiry (a logout elsewhere): refresh once, else login required.
+            token = await broker.sessions.token_rejected(key, token)
+            try:
+                listed = await self._list_roles(region, token.access_token)
+            except TokenRejected:
+                await broker.sessions.token_rejected(key, token)
+                raise state.login_required_error() from None
+        yield {
+            "session": state.spec.name,
+            "start_url": state.spec.start_url,
+            "region": region,
+            "accounts": listed,
+        }
+
+    async def _list_roles(self, region: str, access_token: str) -> list[dict[str, Any]]:
+        aws = self._daemon.aws
         listed: list[dict[str, Any]] = []
-        for account in accounts:
-            roles = await aws.list_account_roles(region, token.access_token, account.account_id)
+        for account in await aws.list_accounts(region, access_token):
+            roles = await aws.list_account_roles(region, access_token, account.account_id)
             listed.append(
                 {
                     "account_id": account.account_id,
@@ -124,12 +144,7 @@ class Dispatcher:
                     "roles": sorted(roles),
                 }
             )
-        yield {
-            "session": state.spec.name,
-            "start_url": state.spec.start_url,
-            "region": region,
-            "accounts": listed,
-        }
+        return listed
 
     async def _reload(self, args: Mapping[str, object]) -> Result:
         await self._daemon.reload()

@@ -103,6 +103,11 @@ class LoginManager:
         finally:
             run.listeners.discard(queue)
 
+    def running(self, key: str) -> bool:
+        """Whether a flow for the session is in progress (``start`` would join it)."""
+        run = self._runs.get(key)
+        return run is not None and not run.finished
+
     def cancel(self, key: str) -> bool:
         """Cancel the running flow for a session; False if none runs."""
         run = self._runs.get(key)

@@ -1,0 +1,103 @@
+"""``ssod env``: the lines that point a shell's AWS SDKs at the daemon's ECS endpoint.
+
+Prints ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` for one profile, the token file and the token,
+quoted for sh, fish or PowerShell, to stdout only (the token never goes into another process's
+argv). Other variables are left alone, but when one of them would win over the endpoint in
+botocore's credential chain (environment keys, a profile with its own SSO settings, the
+relative container URI) a comment says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Collection, Mapping
+from typing import Any
+
+_USAGE = {
+    "sh": 'eval "$(ssod env)"',
+    "fish": "ssod env --shell fish | source",
+    "powershell": "ssod env --shell powershell | Invoke-Expression",
+}
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``ssod env`` to the command line."""
+    p = sub.add_parser(
+        "env",
+        help="print shell lines that point AWS SDKs at the daemon",
+        description=(
+            "Print the AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+            "and AWS_CONTAINER_AUTHORIZATION_TOKEN lines for a profile. Use: "
+            + "; ".join(_USAGE.values())
+        ),
+    )
+    p.add_argument(
+        "--profile", metavar="NAME", help="profile to serve (default: $AWS_PROFILE, then default)"
+    )
+    p.add_argument(
+        "--shell", default="sh", choices=tuple(_USAGE), help="syntax to print (default sh)"
+    )
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ssod.client.common import run_command
+
+    return run_command(_main, args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    import os
+
+    from ssod.client import common, shell
+    from ssod.errors import ProfileNotFound
+    from ssod.wire import Op
+
+    profile = args.profile or common.default_profile()
+    with common.connect() as client:
+        endpoint = client.request(Op.ENDPOINT)
+        status = client.request(Op.STATUS)
+    served = {str(p.get("name")) for p in common.dicts(status.get("profiles"))}
+    if profile not in served:
+        daemon = status.get("daemon")
+        where = daemon.get("config_file") if isinstance(daemon, dict) else None
+        how = "" if args.profile else "; name one with --profile NAME"
+        raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
+    notes = precedence_notes(os.environ, served)
+    print(shell.env_text(endpoint, profile, args.shell, [f"Use: {_USAGE[args.shell]}", *notes]))
+    if notes and not sys.stdout.isatty():
+        for note in notes:  # eval swallows stdout: say it where the person can see it
+            print(f"ssod: note: {note}", file=sys.stderr)
+    return 0
+
+
+def precedence_notes(environ: Mapping[str, str], served: Collection[str]) -> list[str]:
+    """What in this environment would win over the container endpoint in botocore's chain.
+
+    botocore tries, in order: environment keys, the profile's assume-role, web identity, SSO,
+    credentials file, credential_process and config keys, and only then the container
+    endpoint (``credentials.py`` ``create_credential_resolver``). It prefers the relative
+    container URI over the full one.
+    """
+    notes = []
+    if environ.get("AWS_ACCESS_KEY_ID"):
+        notes.append(
+            "AWS_ACCESS_KEY_ID is set and wins over the endpoint: unset AWS_ACCESS_KEY_ID "
+            "AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN to use ssod"
+        )
+    variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if environ.get(v)), None)
+    active = environ[variable] if variable else "default"
+    if active in served:
+        where = f"{variable}={active} is set and that profile" if variable else "[default]"
+        fix = f"unset {variable} to use the endpoint" if variable else "they work too"
+        notes.append(
+            f"{where} has SSO settings of its own, which SDKs use before the endpoint "
+            f"(from the token cache ssod keeps fresh); {fix}"
+        )
+    if environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        notes.append(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is set; botocore and the Java SDK prefer it: "
+            "unset it to use ssod"
+        )
+    return notes

@@ -1,0 +1,133 @@
+"""``ssod login``: sign a session in through the daemon, which runs the flow and streams progress.
+
+The daemon owns the flow (device code, or authorization code with PKCE and its callback on
+127.0.0.1); this command picks the flow's inputs, prints the URL and code to stderr like the
+AWS CLI, opens the browser when one can open here and this run started the flow (joiners never
+open a second tab), and waits. Ctrl-C cancels the flow in the daemon and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ssod.client.common import add_target_arguments
+
+if TYPE_CHECKING:
+    from ssod.client.browser import BrowserPlan
+    from ssod.client.common import Target
+    from ssod.client.ipc import IpcClient
+
+#: The longest wait between two events: PKCE waits 10 minutes, a device code lives 10 minutes.
+LOGIN_WAIT = 15 * 60.0
+CANCEL_TIMEOUT = 3.0
+EXIT_INTERRUPTED = 130
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``ssod login`` to the command line."""
+    p = sub.add_parser(
+        "login",
+        help="sign in to an SSO session (like `aws sso login`)",
+        description=(
+            "Sign in to an IAM Identity Center session through the daemon. Uses the "
+            "authorization code flow with PKCE for [sso-session] profiles and the device code "
+            "flow for legacy profiles, with --use-device-code, or when no browser can open here "
+            "(an SSH session, no display). Concurrent logins for one session share one flow."
+        ),
+    )
+    add_target_arguments(p)
+    p.add_argument(
+        "--no-browser", action="store_true", help="print the URL instead of opening a browser"
+    )
+    p.add_argument(
+        "--use-device-code", action="store_true", help="use the device code flow (any device)"
+    )
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ssod.client.common import run_command
+
+    return run_command(_main, args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    from ssod.client import browser, common
+
+    with common.connect() as client:
+        target = common.resolve_target(client, common.target_from_args(args))
+        if target.defaulted and target.sso_session:
+            say(f"No profile named: using {target.describe()}, the only one configured.")
+        browsers = browser.plan_here()
+        automatic = not (args.use_device_code or args.no_browser or browsers.available)
+        if automatic:
+            say(f"No browser can open here: {browsers.reason}. Using the device code flow.")
+        use_device_code = bool(args.use_device_code or automatic)
+        try:
+            return _follow(client, target, args, browsers, use_device_code)
+        except KeyboardInterrupt:
+            _cancel(client, target)
+            say("\nLogin cancelled.")
+            return EXIT_INTERRUPTED
+
+
+def _follow(
+    client: IpcClient,
+    target: Target,
+    args: argparse.Namespace,
+    browsers: BrowserPlan,
+    use_device_code: bool,
+) -> int:
+    from ssod.client import browser, render
+    from ssod.wire import Op
+
+    stream = client.stream(
+        Op.LOGIN,
+        idle_timeout=LOGIN_WAIT,
+        use_device_code=use_device_code or None,
+        no_browser=bool(args.no_browser) or None,
+        **target.args(),
+    )
+    for reply in stream:
+        event = dict(reply.result or {})
+        if not reply.more:
+            print(render.login_done_text(event))
+            return 0
+        if event.get("event") != "verification":
+            continue
+        # Only the run that started the flow opens a tab: the rest join it (no tab storms).
+        first = event.get("first") is not False
+        opening = first and not args.no_browser and browsers.available
+        say(
+            render.verification_text(
+                event,
+                opening=opening,
+                joined=not first,
+                retry=f"ssod login {target.flags()}",
+                session=target.describe(),
+            )
+        )
+        if opening:
+            why = browser.open_url(str(event.get("url") or ""), browsers)
+            if why is not None:
+                say(f"Could not open a browser ({why}): open the URL above yourself.")
+    return 0
+
+
+def _cancel(client: IpcClient, target: Target) -> None:
+    """Ask the daemon to stop the flow; a second Ctrl-C or a silent daemon does not matter."""
+    import contextlib
+
+    from ssod.errors import SsodError
+    from ssod.wire import Op
+
+    client.timeout = CANCEL_TIMEOUT
+    with contextlib.suppress(SsodError, KeyboardInterrupt):
+        client.request(Op.CANCEL_LOGIN, **target.args())
+
+
+def say(text: str) -> None:
+    """A line for the person at the terminal (stderr, as the AWS CLI does)."""
+    print(text, file=sys.stderr, flush=True)

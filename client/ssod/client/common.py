@@ -1,0 +1,167 @@
+"""What the ``ssod`` commands share: which session or profile they mean, the IPC client, errors.
+
+Profile resolution follows botocore (``AWS_DEFAULT_PROFILE``, then ``AWS_PROFILE``, then
+``default``), so ``ssod`` and the AWS CLI mean the same profile. Errors become one ``ssod: ...``
+line on stderr that names what failed and what to do next, and the exit code ``ssod.errors``
+gives the error class (documented in ``ssod --help``). Cheap to import: the IPC client (pyzmq)
+is loaded only when a command talks to the daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ssod.errors import (
+    AwsUnavailable,
+    ConfigError,
+    LoginFailed,
+    ProfileNotFound,
+    RoleAccessDenied,
+    SessionNotFound,
+    SsodError,
+)
+
+if TYPE_CHECKING:
+    from ssod.client.ipc import IpcClient
+
+#: Default wait for a reply; the daemon answers from memory, or within about a second.
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """The session a command acts on, named directly or through a profile."""
+
+    sso_session: str | None = None
+    profile: str | None = None
+    #: Neither was given: the profile came from the environment or is ``default``.
+    defaulted: bool = False
+
+    def args(self) -> dict[str, str]:
+        """The IPC arguments naming this target."""
+        if self.sso_session is not None:
+            return {"sso_session": self.sso_session}
+        return {"profile": self.profile or "default"}
+
+    def flags(self) -> str:
+        """The command-line flags naming this target (for hints)."""
+        if self.sso_session is not None:
+            return f"--sso-session {self.sso_session}"
+        return f"--profile {self.profile}"
+
+    def describe(self) -> str:
+        """``sso-session corp`` or ``profile dev``."""
+        if self.sso_session is not None:
+            return f"sso-session {self.sso_session}"
+        return f"profile {self.profile}"
+
+
+def default_profile(environ: Mapping[str, str] | None = None) -> str:
+    """The profile the AWS CLI would use: botocore checks AWS_DEFAULT_PROFILE, then AWS_PROFILE."""
+    env = os.environ if environ is None else environ
+    return env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE") or "default"
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, *, allow_all: bool = False) -> None:
+    """``--sso-session NAME | --profile NAME`` (and ``--all``), mutually exclusive."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--sso-session", metavar="NAME", help="the [sso-session NAME] to use")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="use the SSO session of this profile (default: $AWS_PROFILE, then default)",
+    )
+    if allow_all:
+        group.add_argument("--all", action="store_true", help="every configured SSO session")
+
+
+def target_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Target:
+    """The target the flags name, or the default profile."""
+    session = getattr(args, "sso_session", None)
+    profile = getattr(args, "profile", None)
+    if session:
+        return Target(sso_session=session)
+    if profile:
+        return Target(profile=profile)
+    return Target(profile=default_profile(environ), defaulted=True)
+
+
+def resolve_target(client: IpcClient, target: Target) -> Target:
+    """Pick the only configured session when nothing names one and there is no default profile.
+
+    The AWS CLI fails here ("The config profile (default) could not be found"); with one
+    session there is nothing to choose, so we use it. An explicit AWS_PROFILE is respected.
+    """
+    if not target.defaulted or target.profile != "default":
+        return target
+    from ssod.wire import Op
+
+    status = client.request(Op.STATUS)
+    profiles = [p for p in dicts(status.get("profiles")) if p.get("name")]
+    if any(p["name"] == "default" for p in profiles):
+        return target
+    sessions = dicts(status.get("sessions"))
+    if len(sessions) == 1:
+        only = sessions[0]
+        if only.get("kind") == "sso-session":
+            return Target(sso_session=str(only["name"]), defaulted=True)
+        legacy = [p for p in profiles if p.get("session") == only.get("name")]
+        if legacy:
+            return Target(profile=str(legacy[0]["name"]), defaulted=True)
+    names = ", ".join(str(s.get("name")) for s in sessions) or "none"
+    raise ProfileNotFound(
+        "no profile named and no [default] profile: name one with --profile NAME or "
+        f"--sso-session NAME, or set AWS_PROFILE (configured sso-sessions: {names})"
+    )
+
+
+def dicts(value: object) -> list[dict[str, Any]]:
+    """The dicts in ``value`` if it is a list (replies are checked, never trusted blindly)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def connect(timeout: float = DEFAULT_TIMEOUT) -> IpcClient:
+    """An IPC client for the daemon of this user (``SSOD_RUNTIME_DIR`` and friends honoured)."""
+    from ssod.client.ipc import IpcClient
+
+    return IpcClient(timeout=timeout)
+
+
+def explain(err: SsodError) -> str:
+    """The error's message plus what to do next, chosen by its class (never by its text)."""
+    hint = ""
+    if isinstance(err, ProfileNotFound | SessionNotFound):
+        hint = "`ssod status` lists the profiles and sessions ssod serves"
+    elif isinstance(err, ConfigError):
+        hint = "fix the config file; the daemon reloads it by itself"
+    elif isinstance(err, RoleAccessDenied):
+        hint = "`ssod roles` lists the accounts and roles you can use"
+    elif isinstance(err, AwsUnavailable):
+        hint = "AWS did not answer in time; try again in a moment"
+    elif isinstance(err, LoginFailed):
+        hint = "run `ssod login` again"
+    return f"{err.message}; {hint}" if hint else err.message
+
+
+def run_command(main: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run one command; an ``SsodError`` becomes a message on stderr and its exit code."""
+    try:
+        return main(args)
+    except SsodError as err:
+        print(f"ssod: {explain(err)}", file=sys.stderr)
+        return err.exit_code
+
+
+def use_color(stream: Any = None, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set or TERM=dumb."""
+    env = os.environ if environ is None else environ
+    out = sys.stdout if stream is None else stream
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,0 +1,369 @@
+"""Pure text and JSON rendering for the ``ssod`` commands: no I/O, no IPC, no environment.
+
+Everything here takes the daemon's replies (plain dicts) and returns strings, so it is tested
+table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to ``now``.
+
+``ssod status --json`` prints exactly these keys (missing values are ``null``)::
+
+    daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
+              config_loaded_at, config_error
+    sessions: [name, kind (sso-session|legacy), start_url, region,
+               state (ready|login_required|expired), token_expires_at, refreshable,
+               last_refresh, next_refresh, last_error, login_command]
+    profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn,
+               credentials_expire_at, served, last_used, last_error]
+    problems: [message, ...]
+
+``ssod roles --json`` prints ``session, start_url, region, accounts: [account_id,
+account_name, email, roles: [name, ...]]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+DAEMON_KEYS = (
+    "version",
+    "pid",
+    "started_at",
+    "uptime_seconds",
+    "ecs_url",
+    "ipc",
+    "config_file",
+    "config_loaded_at",
+    "config_error",
+)
+SESSION_KEYS = (
+    "name",
+    "kind",
+    "start_url",
+    "region",
+    "state",
+    "token_expires_at",
+    "refreshable",
+    "last_refresh",
+    "next_refresh",
+    "last_error",
+    "login_command",
+)
+PROFILE_KEYS = (
+    "name",
+    "session",
+    "kind",
+    "account_id",
+    "role_name",
+    "role_arn",
+    "credentials_expire_at",
+    "served",
+    "last_used",
+    "last_error",
+)
+ACCOUNT_KEYS = ("account_id", "account_name", "email", "roles")
+
+_COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
+_STATE_COLORS = {"ready": "green", "login_required": "yellow", "expired": "red"}
+
+Cell = str | tuple[str, str]  # text, or (text, colour name)
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def parse_time(text: object) -> datetime | None:
+    """A ``…Z`` timestamp from the daemon, or None if absent or unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def duration(seconds: float) -> str:
+    """A short human duration: ``42s``, ``7m``, ``7h 42m``, ``2d 3h``."""
+    s = int(abs(seconds))
+    if s < 60:
+        return f"{s}s"
+    m = s // 60
+    if m < 60:
+        return f"{m}m"
+    h, m = divmod(m, 60)
+    if h < 24:
+        return f"{h}h {m}m" if m else f"{h}h"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h" if h else f"{d}d"
+
+
+def relative(moment: object, now: datetime) -> str:
+    """``in 7h 42m``, ``12m ago``, ``now``, or ``-`` for no time."""
+    when = moment if isinstance(moment, datetime) else parse_time(moment)
+    if when is None:
+        return "-"
+    delta = (when - now).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    return f"in {duration(delta)}" if delta > 0 else f"{duration(delta)} ago"
+
+
+# -- tables and colour -------------------------------------------------------------------------
+
+
+def paint(text: str, colour: str | None, enabled: bool) -> str:
+    """``text`` in an ANSI colour when ``enabled``."""
+    if not enabled or not colour or colour not in _COLORS:
+        return text
+    return f"\033[{_COLORS[colour]}m{text}\033[0m"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, color: bool = False) -> str:
+    """Left-aligned columns two spaces apart; colour is applied after padding."""
+    body = [list(r) for r in rows]
+    plain = [list(headers)] + [[c if isinstance(c, str) else c[0] for c in r] for r in body]
+    tints: list[list[str | None]] = [["bold"] * len(headers)]
+    tints += [[None if isinstance(c, str) else c[1] for c in r] for r in body]
+    widths = [max(len(r[i]) for r in plain) for i in range(len(headers))]
+    lines = []
+    for texts, colours in zip(plain, tints, strict=True):
+        out = []
+        for i, text in enumerate(texts):
+            padded = text if i == len(texts) - 1 else text.ljust(widths[i])
+            out.append(paint(padded, colours[i], color))
+        lines.append("  ".join(out).rstrip())
+    return "\n".join(lines)
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def _project(obj: object, keys: Sequence[str]) -> dict[str, Any]:
+    source = obj if isinstance(obj, Mapping) else {}
+    return {key: source.get(key) for key in keys}
+
+
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return list(value) if isinstance(value, list) else []
+
+
+def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The status reply reduced to the documented keys (see the module docstring)."""
+    return {
+        "daemon": _project(status.get("daemon"), DAEMON_KEYS),
+        "sessions": [_project(s, SESSION_KEYS) for s in _list(status, "sessions")],
+        "profiles": [_project(p, PROFILE_KEYS) for p in _list(status, "profiles")],
+        "problems": [str(p) for p in _list(status, "problems")],
+    }
+
+
+def status_json(status: Mapping[str, Any]) -> str:
+    """``ssod status --json``."""
+    return json.dumps(status_data(status), indent=2)
+
+
+def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False) -> str:
+    """``ssod status`` for a terminal: the daemon, then sessions, profiles and problems."""
+    data = status_data(status)
+    d = data["daemon"]
+    uptime = d["uptime_seconds"]
+    up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
+    loaded = relative(d["config_loaded_at"], now)
+    out = [
+        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}", "bold", color),
+        f"  ECS endpoint  {d['ecs_url'] or '-'}",
+        f"  config        {d['config_file'] or '-'}"
+        + (f", loaded {loaded}" if loaded != "-" else ""),
+    ]
+    if d["config_error"]:
+        out.append(paint(f"  config error  {d['config_error']}", "red", color))
+    out.append("")
+    out.extend(_sessions_text(data["sessions"], now, color))
+    out.append("")
+    out.extend(_profiles_text(data["profiles"], now, color))
+    if data["problems"]:
+        out.append("")
+        out.append(paint("Problems in the config file:", "bold", color))
+        out.extend(paint(f"  ! {p}", "yellow", color) for p in data["problems"])
+    return "\n".join(out)
+
+
+def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -> list[str]:
+    if not sessions:
+        return ["No SSO sessions are configured: run `ssod configure` or `aws configure sso`."]
+    rows: list[list[Cell]] = []
+    notes: list[str] = []
+    for s in sessions:
+        state = str(s["state"] or "?")
+        ready = state == "ready"
+        if not ready:
+            refresh = "-"
+        elif s["refreshable"]:
+            refresh = relative(s["next_refresh"], now)
+        else:
+            refresh = "cannot refresh"
+        rows.append(
+            [
+                str(s["name"]),
+                (state.replace("_", " "), _STATE_COLORS.get(state, "")),
+                relative(s["token_expires_at"], now),
+                refresh,
+                relative(s["last_refresh"], now),
+                str(s["region"] or "-"),
+                str(s["start_url"] or "-"),
+            ]
+        )
+        if not ready:
+            why = f" ({s['last_error']})" if s["last_error"] else ""
+            notes.append(f"  {s['name']} needs a login{why}: run `{s['login_command']}`")
+        elif s["last_error"]:
+            notes.append(f"  {s['name']}: {s['last_error']} (will retry)")
+    headers = ("SESSION", "STATE", "TOKEN EXPIRES", "NEXT REFRESH", "LAST REFRESH", "REGION")
+    lines = [table((*headers, "START URL"), rows, color=color)]
+    lines.extend(paint(n, "yellow", color) for n in notes)
+    return lines
+
+
+def _profiles_text(profiles: list[dict[str, Any]], now: datetime, color: bool) -> list[str]:
+    if not profiles:
+        return ["No SSO profiles are configured."]
+    rows: list[list[Cell]] = []
+    notes: list[str] = []
+    for p in profiles:
+        role = p["role_name"]
+        if not role and isinstance(p["role_arn"], str):
+            role = p["role_arn"].rsplit("/", 1)[-1] + " (assumed)"
+        expires = parse_time(p["credentials_expire_at"])
+        if p["served"] and expires is not None:
+            creds: Cell = (f"expire {relative(expires, now)}", "green")
+        elif expires is not None:
+            creds = ("expired", "")
+        else:
+            creds = "not fetched yet"
+        rows.append(
+            [
+                str(p["name"]),
+                str(p["session"] or "-"),
+                str(p["account_id"] or "-"),
+                str(role or "-"),
+                creds,
+                relative(p["last_used"], now),
+            ]
+        )
+        if p["last_error"]:
+            notes.append(f"  {p['name']}: {p['last_error']}")
+    headers = ("PROFILE", "SESSION", "ACCOUNT", "ROLE", "CREDENTIALS", "LAST USED")
+    lines = [table(headers, rows, color=color)]
+    lines.extend(paint(n, "yellow", color) for n in notes)
+    return lines
+
+
+# -- roles -------------------------------------------------------------------------------------
+
+
+def roles_data(roles: Mapping[str, Any]) -> dict[str, Any]:
+    """The roles reply reduced to its documented keys."""
+    out = _project(roles, ("session", "start_url", "region"))
+    out["accounts"] = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
+    for account in out["accounts"]:
+        account["roles"] = [str(r) for r in account["roles"] or []]
+    return out
+
+
+def roles_json(roles: Mapping[str, Any]) -> str:
+    """``ssod roles --json``."""
+    return json.dumps(roles_data(roles), indent=2)
+
+
+def roles_text(
+    roles: Mapping[str, Any], profiles: Iterable[Mapping[str, Any]] = (), *, color: bool = False
+) -> str:
+    """One row per account and role, with the profiles already configured for it."""
+    data = roles_data(roles)
+    configured: dict[tuple[str, str], list[str]] = {}
+    for p in profiles:
+        key = (str(p.get("account_id")), str(p.get("role_name")))
+        configured.setdefault(key, []).append(str(p.get("name")))
+    rows: list[list[Cell]] = []
+    for a in sorted(data["accounts"], key=lambda a: (str(a["account_name"]), str(a["account_id"]))):
+        for role in a["roles"] or ["(no roles)"]:
+            names = configured.get((str(a["account_id"]), role), [])
+            rows.append(
+                [
+                    str(a["account_id"]),
+                    str(a["account_name"] or "-"),
+                    role,
+                    (", ".join(names), "green") if names else "-",
+                ]
+            )
+    count = sum(len(a["roles"]) for a in data["accounts"])
+    head = (
+        f"sso-session {data['session']} ({data['start_url']}, {data['region']}): "
+        f"{len(data['accounts'])} accounts, {count} roles"
+    )
+    if not rows:
+        return head
+    return head + "\n\n" + table(("ACCOUNT", "NAME", "ROLE", "PROFILES"), rows, color=color)
+
+
+# -- logout, token rotation and login ----------------------------------------------------------
+
+
+def logout_text(result: Mapping[str, Any]) -> str:
+    """One line per session logged out."""
+    sessions = _list(result, "sessions")
+    if not sessions:
+        return "No SSO sessions are configured: nothing to log out of."
+    lines = []
+    for s in sessions:
+        revoked = "token revoked" if s.get("revoked") else "no valid token to revoke"
+        removed = int(s.get("cli_cache_removed") or 0)
+        cached = f"{removed} cached AWS CLI role credential{'s' if removed != 1 else ''} deleted"
+        lines.append(
+            f"Logged out of {s.get('session')}: {revoked}, token cache file deleted, {cached}."
+        )
+    return "\n".join(lines)
+
+
+def rotated_text(endpoint: Mapping[str, Any]) -> str:
+    """What ``ssod token rotate`` says (never the token itself)."""
+    return (
+        f"Rotated the ECS endpoint's authorization token; the new one is in "
+        f"{endpoint.get('token_file')}.\n"
+        "Tools reading AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE pick it up by themselves. Shells "
+        "that exported AWS_CONTAINER_AUTHORIZATION_TOKEN must run again:\n"
+        '  eval "$(ssod env)"'
+    )
+
+
+def verification_text(
+    event: Mapping[str, Any], *, opening: bool, joined: bool, retry: str, session: str
+) -> str:
+    """What ``ssod login`` prints (to stderr) when the daemon shows the verification step."""
+    url = str(event.get("url") or "")
+    lines = []
+    if joined:
+        lines.append(f"A login for {session} is already in progress; finish it in the page it")
+        lines.append("opened, or open this URL:")
+    elif opening:
+        lines.append("Attempting to open the sign-in page in your browser. If it does not open,")
+        lines.append("open this URL:")
+    elif event.get("flow") == "device":
+        lines.append("Open this URL in a browser on any device:")
+    else:
+        lines.append("Open this URL in a browser on this machine:")
+    lines += ["", f"  {url}", ""]
+    if event.get("flow") == "device":
+        lines.append(f"or go to {event.get('verification_uri')} and enter the code:")
+        lines += ["", f"  {event.get('user_code')}", ""]
+    else:
+        lines.append("The page returns to 127.0.0.1 on this machine; to sign in from another")
+        lines.append(f"device, run `{retry} --use-device-code` instead.")
+        lines.append("")
+    lines.append("Waiting for the sign-in to complete (Ctrl-C cancels)...")
+    return "\n".join(lines)
+
+
+def login_done_text(event: Mapping[str, Any]) -> str:
+    """The AWS CLI's success line (stdout)."""
+    return f"Successfully logged into Start URL: {event.get('start_url')}"

@@ -1,0 +1,408 @@
+"""``ssod configure`` end to end: a real daemon, the emulator, and the wizard in a pseudo-terminal.
+
+Each test answers the prompts as a person would (arrow keys included), then reads the written
+file back with real botocore and compares the whole text with what ``aws configure sso`` writes
+(protocols.md section 5.1). Also: the piped and flag-only (``--non-interactive``) paths, the
+legacy form, Ctrl-C restoring the file, and ``ssod roles --write-profiles``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from cli_support import NO_BROWSER, fake_browser, opened, wait_until
+from harness import STANDARD_CONFIG, DaemonHarness
+from ssod.errors import EXIT_CONFIG, EXIT_NO_DAEMON, EXIT_USAGE
+from ssod.wire import Op
+
+START_URL = "https://d-1234567890.awsapps.com/start"
+LEGACY_URL = "https://d-9999999999.awsapps.com/start"
+DOWN, ENTER = "\x1b[B", "\r"
+
+
+class Terminal:
+    """``ssod`` in a pseudo-terminal: wait for text, type answers, read everything it printed."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ssod.client.cli", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=dict(env),
+            start_new_session=True,
+        )
+        os.close(slave)
+        self._fd = master
+        self.output = ""
+        self._seen = 0
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self._fd], [], [], wait)
+        if not ready:
+            return True
+        try:
+            data = os.read(self._fd, 65536)
+        except OSError:  # EIO: the other end is closed
+            return False
+        self.output += data.decode("utf-8", errors="replace")
+        return bool(data)
+
+    def expect(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until ``text`` is printed after the last thing expected."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.output.find(text, self._seen)
+            if found >= 0:
+                self._seen = found + len(text)
+                return
+            if time.monotonic() > deadline or not self._read(0.1):
+                raise AssertionError(f"{text!r} not printed; the terminal shows:\n{self.output}")
+
+    def send(self, keys: str) -> None:
+        """Type ``keys``."""
+        os.write(self._fd, keys.encode())
+
+    def answer(self, prompt: str, reply: str) -> None:
+        """Wait for ``prompt`` and answer it."""
+        self.expect(prompt)
+        self.send(reply + ENTER)
+
+    def finish(self, timeout: float = 30.0) -> int:
+        """Read to the end and return the exit code."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._read(0.1):
+            if self.proc.poll() is not None and not select.select([self._fd], [], [], 0.2)[0]:
+                break
+        try:
+            return self.proc.wait(max(0.1, deadline - time.monotonic()))
+        finally:
+            os.close(self._fd)
+
+
+def botocore_view(harness: DaemonHarness, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(full_config, scoped config of ``profile``) as real botocore reads the written file."""
+    os.environ["AWS_CONFIG_FILE"] = str(harness.config_file)
+    try:
+        session = boto3.Session(profile_name=profile)
+        core = session._session
+        return core.full_config, core.get_scoped_config()
+    finally:
+        del os.environ["AWS_CONFIG_FILE"]
+
+
+def browser_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A BROWSER that follows the sign-in URL (completing PKCE through the emulator)."""
+    program, log = fake_browser(tmp_path, fetch=True)
+    return {**NO_BROWSER, "BROWSER": program}, log
+
+
+def test_wizard_in_a_terminal_writes_what_the_aws_cli_writes(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    ssod_daemon.config_file.unlink()
+    ssod_daemon.start()
+    env, log = browser_env(tmp_path)
+    term = Terminal(["configure"], {**ssod_daemon.env, **env})
+    term.answer("SSO session name (Recommended): ", "my-sso")
+    term.answer("SSO start URL [None]: ", START_URL)
+    term.answer("SSO region [None]: ", "us-east-1")
+    term.answer("SSO registration scopes [sso:account:access]: ", "")
+    term.expect(f"Successfully logged into Start URL: {START_URL}")
+    term.expect("There are 2 AWS accounts available to you.")
+    term.expect("dev, aws-dev@example.com (111111111111)")
+    term.send(DOWN)
+    term.send(ENTER)
+    term.expect("Using the account ID 222222222222")
+    term.expect("There are 2 roles available to you.")
+    term.expect("Admin")
+    term.send("read")  # typing filters the menu
+    term.expect("filter: read (1 of 2)")
+    term.send(ENTER)
+    term.expect('Using the role name "ReadOnly"')
+    term.answer("Default client Region [None]: ", "us-west-2")
+    term.answer("CLI default output format (json if not specified) [None]: ", "json")
+    term.answer("Profile name [ReadOnly-222222222222]: ", "my-dev")
+    term.expect("aws s3 ls --profile my-dev")
+    term.expect('eval "$(ssod env --profile my-dev)"')
+    assert term.finish() == 0, term.output
+
+    [url] = opened(log)
+    assert "/authorize?" in url  # PKCE, completed by the fake browser
+    assert ssod_daemon.config_file.read_text() == (
+        "[profile my-dev]\n"
+        "sso_session = my-sso\n"
+        "sso_account_id = 222222222222\n"
+        "sso_role_name = ReadOnly\n"
+        "region = us-west-2\n"
+        "output = json\n"
+        "[sso-session my-sso]\n"
+        f"sso_start_url = {START_URL}\n"
+        "sso_region = us-east-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    assert oct(ssod_daemon.config_file.stat().st_mode & 0o777) == "0o600"
+    full, scoped = botocore_view(ssod_daemon, "my-dev")
+    assert scoped == {
+        "sso_session": "my-sso",
+        "sso_account_id": "222222222222",
+        "sso_role_name": "ReadOnly",
+        "region": "us-west-2",
+        "output": "json",
+    }
+    assert full["sso_sessions"]["my-sso"] == {
+        "sso_start_url": START_URL,
+        "sso_region": "us-east-1",
+        "sso_registration_scopes": "sso:account:access",
+    }
+    creds = ssod_daemon.request(Op.CREDENTIALS, profile="my-dev")
+    assert creds["AccountId"] == "222222222222"
+
+
+def test_existing_session_and_comments_through_a_pipe(ssod_daemon: DaemonHarness) -> None:
+    original = "# my settings\n" + STANDARD_CONFIG + "; the end\n"
+    ssod_daemon.write_config(original)
+    ssod_daemon.start()
+    # session, account 1 (dev), role 2 (ReadOnly), then Enter for region, output and name.
+    out = ssod_daemon.ssod("configure", input="corp\n1\n2\n\n\n\n", env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Using the existing sso-session corp" in out.stdout
+    assert "No browser can open here" in out.stdout  # so the device code was used
+    assert "  1) dev, aws-dev@example.com (111111111111)" in out.stdout
+    assert ssod_daemon.config_file.read_text() == original + (
+        "[profile ReadOnly-111111111111]\n"
+        "sso_session = corp\n"
+        "sso_account_id = 111111111111\n"
+        "sso_role_name = ReadOnly\n"
+    )
+    _, scoped = botocore_view(ssod_daemon, "ReadOnly-111111111111")
+    assert scoped == {
+        "sso_session": "corp",
+        "sso_account_id": "111111111111",
+        "sso_role_name": "ReadOnly",
+    }
+
+
+def test_non_interactive_flags_update_a_profile_in_place(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    ssod_daemon.login(use_device_code=True)  # a token is cached: no login is needed
+    args = ["configure", "--non-interactive", "--profile", "dev", "--sso-session", "corp"]
+    args += ["--account-id", "222222222222", "--role-name", "Admin", "--output", "text"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Successfully logged into" not in out.stdout
+    # In place, as the CLI does; the region was kept because --region was not given.
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG.replace(
+        "sso_account_id = 111111111111\nsso_role_name = ReadOnly\nregion = us-east-1\n",
+        "sso_account_id = 222222222222\nsso_role_name = Admin\nregion = us-east-1\noutput = text\n",
+    )
+
+
+def test_a_revoked_token_means_a_new_login(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    ssod_daemon.login(use_device_code=True)
+    ssod_daemon.emulator.revoke_refresh_tokens(end_session=True)  # a logout elsewhere
+    args = ["configure", "--non-interactive", "--sso-session", "corp", "--profile", "again"]
+    args += ["--account-id", "111111111111", "--role-name", "Admin"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Successfully logged into Start URL" in out.stdout
+    assert "[profile again]\nsso_session = corp\n" in ssod_daemon.config_file.read_text()
+
+
+def test_non_interactive_without_an_answer_fails_and_restores_the_file(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "new", "--sso-start-url"]
+    args += [START_URL, "--sso-region", "us-east-1", "--use-device-code"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == EXIT_USAGE
+    assert "2 AWS accounts are available: pass --account-id" in out.stderr
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG  # the new session is gone
+
+
+def test_legacy_form(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    answers = f"\n{LEGACY_URL}\nus-east-1\n2\n1\neu-west-1\n\nold-style\n"
+    out = ssod_daemon.ssod("configure", input=answers, env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "WARNING: Configuring using legacy format" in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        "[profile old-style]\n"
+        f"sso_start_url = {LEGACY_URL}\n"
+        "sso_region = us-east-1\n"
+        "sso_account_id = 222222222222\n"
+        "sso_role_name = Admin\n"
+        "region = eu-west-1\n"
+    )
+    _, scoped = botocore_view(ssod_daemon, "old-style")
+    assert scoped["sso_start_url"] == LEGACY_URL and scoped["sso_role_name"] == "Admin"
+    assert ssod_daemon.request(Op.CREDENTIALS, profile="old-style")["AccountId"] == "222222222222"
+
+
+def test_ctrl_c_in_the_menu_leaves_the_file_as_it_was(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    ssod_daemon.start()
+    env, _ = browser_env(tmp_path)
+    term = Terminal(["configure"], {**ssod_daemon.env, **env})
+    term.answer("SSO session name (Recommended): ", "other")
+    term.answer("SSO start URL [None]: ", START_URL)
+    term.answer("SSO region [None]: ", "us-east-1")
+    term.answer("SSO registration scopes [sso:account:access]: ", "sso:account:access")
+    term.expect("There are 2 AWS accounts available to you.")
+    term.expect("type to filter")
+    assert "[sso-session other]" in ssod_daemon.config_file.read_text()  # written for the login
+    term.send("\x03")
+    assert term.finish() == 130, term.output
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+
+
+@pytest.mark.parametrize(
+    ("flags", "message", "parsed"),
+    [
+        (["--sso-session", "corp", "--sso-region", "eu-west-1"], "already has sso_region", False),
+        (["--sso-session", "x", "--sso-start-url", "not a url"], "Not a valid Start URL", True),
+        (["--sso-session", "x", "--scopes", "a b,c"], "separated by commas", True),
+        (["--profile", "a]b"], "must not contain brackets", True),
+        (
+            ["--sso-session", "x", "--sso-start-url", START_URL],
+            "SSO region: pass --sso-region",
+            False,
+        ),
+    ],
+)
+def test_bad_flags(
+    ssod_daemon: DaemonHarness, flags: list[str], message: str, parsed: bool
+) -> None:
+    """Errors found by the argument parser need no daemon; the rest fail before any write."""
+    if not parsed:
+        ssod_daemon.start()
+    out = ssod_daemon.ssod("configure", "--non-interactive", *flags, env=NO_BROWSER)
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert message in out.stderr
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+
+
+def test_daemon_reading_another_config_file(ssod_daemon: DaemonHarness, tmp_path: Path) -> None:
+    ssod_daemon.start()
+    other = str(tmp_path / "other-config")
+    out = ssod_daemon.ssod("configure", env={**NO_BROWSER, "AWS_CONFIG_FILE": other})
+    assert out.returncode == EXIT_CONFIG
+    assert "the daemon reads" in out.stderr and other in out.stderr
+
+
+def test_no_daemon(ssod_daemon: DaemonHarness) -> None:
+    out = ssod_daemon.ssod("configure", env=NO_BROWSER)
+    assert out.returncode == EXIT_NO_DAEMON
+    assert "ssod daemon" in out.stderr
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+
+
+# -- ssod roles --write-profiles -----------------------------------------------------------
+
+
+def test_write_profiles_adds_the_missing_ones_once(ssod_daemon: DaemonHarness) -> None:
+    (ssod_daemon.home / ".aws" / "credentials").write_text("[Admin-dev]\naws_access_key_id = x\n")
+    ssod_daemon.start()
+    ssod_daemon.login(use_device_code=True)
+    out = ssod_daemon.ssod("roles", "--sso-session", "corp", "--write-profiles")
+    assert out.returncode == 0, out.stderr
+    assert "Added 2 profiles" in out.stdout
+    # dev/ReadOnly and prod/Admin exist; Admin-dev is taken in the credentials file.
+    added = (
+        "[profile Admin-dev-2]\n"
+        "sso_session = corp\n"
+        "sso_account_id = 111111111111\n"
+        "sso_role_name = Admin\n"
+        "[profile ReadOnly-prod]\n"
+        "sso_session = corp\n"
+        "sso_account_id = 222222222222\n"
+        "sso_role_name = ReadOnly\n"
+    )
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + added
+    _, scoped = botocore_view(ssod_daemon, "ReadOnly-prod")
+    assert scoped == {
+        "sso_session": "corp",
+        "sso_account_id": "222222222222",
+        "sso_role_name": "ReadOnly",
+    }
+    assert ssod_daemon.request(Op.CREDENTIALS, profile="Admin-dev-2")["AccountId"] == "111111111111"
+
+    again = ssod_daemon.ssod("roles", "--sso-session", "corp", "--write-profiles", "--json")
+    assert again.returncode == 0, again.stderr
+    assert '"added": []' in again.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + added
+
+
+def test_write_profiles_template(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.write_config(
+        "[sso-session corp]\nsso_start_url = " + START_URL + "\nsso_region = us-east-1\n"
+    )
+    ssod_daemon.start()
+    ssod_daemon.login(sso_session="corp", profile=None, use_device_code=True)
+    template = "{session} {account_name}/{role} ({account_id})"
+    out = ssod_daemon.ssod(
+        "roles",
+        "--sso-session",
+        "corp",
+        "--write-profiles",
+        "--json",
+        "--profile-template",
+        template,
+    )
+    assert out.returncode == 0, out.stderr
+    names = [
+        line.split("[profile ")[1].rstrip("]")
+        for line in ssod_daemon.config_file.read_text().splitlines()
+        if line.startswith("[profile ")
+    ]
+    assert names == [
+        "corp-dev/Admin-111111111111",
+        "corp-dev/ReadOnly-111111111111",
+        "corp-prod/Admin-222222222222",
+        "corp-prod/ReadOnly-222222222222",
+    ]
+
+
+def test_write_profiles_refuses_an_unknown_placeholder(ssod_daemon: DaemonHarness) -> None:
+    out = ssod_daemon.ssod("roles", "--write-profiles", "--profile-template", "{nope}")
+    assert out.returncode == EXIT_USAGE
+    assert "unknown placeholder {nope}" in out.stderr
+
+
+def test_ctrl_c_while_waiting_for_the_login_cancels_it(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    ssod_daemon.start()
+    program, log = fake_browser(tmp_path, fetch=False)  # opens the page, never signs in
+    term = Terminal(["configure"], {**ssod_daemon.env, **NO_BROWSER, "BROWSER": program})
+    term.answer("SSO session name (Recommended): ", "other")
+    term.answer("SSO start URL [None]: ", START_URL)
+    term.answer("SSO region [None]: ", "us-east-1")
+    term.answer("SSO registration scopes [sso:account:access]: ", "")
+    term.expect("Waiting for the sign-in to complete")
+    wait_until(lambda: opened(log), what="the browser to open")
+    term.proc.send_signal(signal.SIGINT)
+    assert term.finish() == 130, term.output
+    assert "configure cancelled" in term.output
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+    log_text = ssod_daemon.log()
+    assert "op=cancel_login" in log_text and "outcome=login_cancelled" in log_text

@@ -1,0 +1,161 @@
+"""Helpers for the command-line tests: running ``ssod`` in the background, a fake browser.
+
+``Spawned`` runs one ``ssod`` subprocess and collects its output line by line on threads, so a
+test can wait for "the URL was printed" while the command still runs (a login). ``fake_browser``
+writes a ``BROWSER`` program that records each URL and, if asked, fetches it the way a browser
+would (following the emulator's redirect to the daemon's callback).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO
+
+from harness import DaemonHarness
+
+#: Settings that keep every launcher away: no display, no BROWSER, no SSH, not WSL.
+NO_BROWSER: dict[str, str] = {
+    "DISPLAY": "",
+    "WAYLAND_DISPLAY": "",
+    "BROWSER": "",
+    "SSH_CONNECTION": "",
+    "SSH_CLIENT": "",
+    "SSH_TTY": "",
+    "WSL_DISTRO_NAME": "",
+    "WSL_INTEROP": "",
+}
+#: As if logged in over SSH: no browser can open here.
+OVER_SSH = {**NO_BROWSER, "SSH_CONNECTION": "192.0.2.1 50000 192.0.2.2 22"}
+
+URL_RE = re.compile(r"^\s+(http://\S+)$", re.MULTILINE)
+
+
+class Spawned:
+    """An ``ssod`` subprocess whose stdout and stderr are collected as they arrive."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            argv,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream: IO[str] | None, into: list[str]) -> None:
+        if stream is None:
+            return
+        for line in stream:
+            into.append(line)
+
+    @property
+    def stdout(self) -> str:
+        """Everything printed to stdout so far."""
+        return "".join(self._out)
+
+    @property
+    def stderr(self) -> str:
+        """Everything printed to stderr so far."""
+        return "".join(self._err)
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 20.0) -> re.Match[str]:
+        """Wait until stderr matches ``pattern``; fail with what was printed if it does not."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = regex.search(self.stderr)
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                time.sleep(0.1)  # let the pumps drain
+                found = regex.search(self.stderr)
+                if found:
+                    return found
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{regex.pattern!r} not printed; stderr:\n{self.stderr}")
+
+    def url(self, timeout: float = 20.0) -> str:
+        """The first indented URL printed on stderr (the sign-in URL)."""
+        return self.wait_for(URL_RE, timeout).group(1)
+
+    def interrupt(self) -> None:
+        """Ctrl-C."""
+        self.proc.send_signal(signal.SIGINT)
+
+    def finish(self, timeout: float = 30.0) -> int:
+        """Wait for the exit code (killing the process if it hangs)."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"ssod did not exit; stderr:\n{self.stderr}") from None
+        for t in self._threads:
+            t.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return code
+
+
+def spawn(harness: DaemonHarness, *args: str, env: Mapping[str, str] | None = None) -> Spawned:
+    """Start ``ssod ARGS`` in the harness's environment without waiting for it."""
+    argv = [sys.executable, "-m", "ssod.client.cli", *args]
+    return Spawned(argv, {**harness.env, **NO_BROWSER, **(env or {})})
+
+
+def fake_browser(directory: Path, *, fetch: bool) -> tuple[str, Path]:
+    """A BROWSER program that logs each URL (and fetches it if ``fetch``); (BROWSER, log)."""
+    log = directory / "browser.log"
+    program = directory / "fake-browser"
+    program.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, urllib.request\n"
+        f"with open({str(log)!r}, 'a') as f:\n"
+        "    f.write(sys.argv[1] + '\\n')\n"
+        f"if {fetch!r}:\n"
+        "    urllib.request.urlopen(sys.argv[1], timeout=20).read()\n"
+    )
+    program.chmod(0o755)
+    return str(program), log
+
+
+def opened(log: Path) -> list[str]:
+    """The URLs the fake browser was given."""
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition"
+) -> None:
+    """Poll ``predicate()`` until it is true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def path_with(directory: Path) -> str:
+    """PATH with ``directory`` first."""
+    return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
