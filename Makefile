@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo bench clean
+.PHONY: venv test lint typecheck pytest demo bench clean interop-clients test-interop
 
 $(STAMP): pyproject.toml tests/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory typecheck; type_end=$$(date +%s); \
 	$(MAKE) --no-print-directory pytest; end=$$(date +%s); \
 	echo "make test: lint $$((lint_end-start))s, typecheck $$((type_end-lint_end))s, pytest $$((end-type_end))s"
+
+# The real AWS clients tests/interop drives (AWS CLI v1 and v2, the JS SDK); idempotent.
+interop-clients:
+	bash tests/interop/install_clients.sh
+
+test-interop: $(STAMP) interop-clients
+	$(BIN)/python -m pytest -m interop $(PYTEST_ARGS)
 
 # ssod's main job on the built-in emulator, in a throwaway HOME; runs until Ctrl-C.
 demo: $(STAMP)

@@ -198,21 +198,30 @@ def test_env_for_each_shell(ssod_daemon: DaemonHarness) -> None:
             f"export AWS_CONTAINER_CREDENTIALS_FULL_URI='{url}'",
             f"export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='{token_file}'",
             f"export AWS_CONTAINER_AUTHORIZATION_TOKEN='{token}'",
+            "export AWS_REGION='us-east-1'",
+            "export AWS_DEFAULT_REGION='us-east-1'",
         ],
         "fish": [
             f"set -gx AWS_CONTAINER_CREDENTIALS_FULL_URI '{url}'",
             f"set -gx AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '{token_file}'",
             f"set -gx AWS_CONTAINER_AUTHORIZATION_TOKEN '{token}'",
+            "set -gx AWS_REGION 'us-east-1'",
+            "set -gx AWS_DEFAULT_REGION 'us-east-1'",
         ],
         "powershell": [
             f"$env:AWS_CONTAINER_CREDENTIALS_FULL_URI = '{url}'",
             f"$env:AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = '{token_file}'",
             f"$env:AWS_CONTAINER_AUTHORIZATION_TOKEN = '{token}'",
+            "$env:AWS_REGION = 'us-east-1'",
+            "$env:AWS_DEFAULT_REGION = 'us-east-1'",
         ],
     }
     for shell, lines in expected.items():
         printed = _env_lines(ssod_daemon, "--profile", "dev", "--shell", shell)
         assert [line for line in printed if not line.startswith("#")] == lines
+    # A chained profile without a region of its own uses its SSO root's.
+    printed = _env_lines(ssod_daemon, "--profile", "chained")
+    assert "export AWS_REGION='us-east-1'" in printed
     # The profile defaults to AWS_PROFILE, and is percent-encoded in the URL.
     ssod_daemon.write_config(STANDARD_CONFIG.replace("[profile prod]", "[profile ops/dev+1]"))
     wait_until(lambda: "ops/dev+1" in served_profiles(ssod_daemon), what="the config reload")

@@ -1,7 +1,8 @@
 """``ssod env``: the lines that point a shell's AWS SDKs at the daemon's ECS endpoint.
 
-Prints ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` for one profile, the token file and the token,
-quoted for sh, fish or PowerShell, to stdout only (the token never goes into another process's
+Prints ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` for one profile, the token file and the token
+(and the profile's region as ``AWS_REGION``/``AWS_DEFAULT_REGION`` when it has one), quoted for
+sh, fish or PowerShell, to stdout only (the token never goes into another process's
 argv). Other variables are left alone, but when one of them would win over the endpoint in
 botocore's credential chain (environment keys, a profile with its own SSO settings, the
 relative container URI) a comment says so.
@@ -58,14 +59,17 @@ def _main(args: argparse.Namespace) -> int:
     with common.connect() as client:
         endpoint = client.request(Op.ENDPOINT)
         status = client.request(Op.STATUS)
-    served = {str(p.get("name")) for p in common.dicts(status.get("profiles"))}
+    profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
+    served = set(profiles)
     if profile not in served:
         daemon = status.get("daemon")
         where = daemon.get("config_file") if isinstance(daemon, dict) else None
         how = "" if args.profile else "; name one with --profile NAME"
         raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
     notes = precedence_notes(os.environ, served)
-    print(shell.env_text(endpoint, profile, args.shell, [f"Use: {_USAGE[args.shell]}", *notes]))
+    region = profiles[profile].get("region")
+    lines = [f"Use: {_USAGE[args.shell]}", *notes]
+    print(shell.env_text(endpoint, profile, args.shell, lines, region=str(region or "") or None))
     if notes and not sys.stdout.isatty():
         for note in notes:  # eval swallows stdout: say it where the person can see it
             print(f"ssod: note: {note}", file=sys.stderr)

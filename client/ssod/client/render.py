@@ -10,7 +10,7 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, last_error, login_command]
-    profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn,
+    profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn, region,
                credentials_expire_at, served, last_used, last_error]
     problems: [message, ...]
 
@@ -56,6 +56,7 @@ PROFILE_KEYS = (
     "account_id",
     "role_name",
     "role_arn",
+    "region",
     "credentials_expire_at",
     "served",
     "last_used",

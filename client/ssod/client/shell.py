@@ -43,9 +43,17 @@ def comment(text: str) -> str:
 
 
 def env_text(
-    endpoint: Mapping[str, Any], profile: str, shell: str, notes: Iterable[str] = ()
+    endpoint: Mapping[str, Any],
+    profile: str,
+    shell: str,
+    notes: Iterable[str] = (),
+    region: str | None = None,
 ) -> str:
-    """``ssod env``: the three container-credential variables for ``profile``."""
+    """``ssod env``: the three container-credential variables for ``profile``, and its region.
+
+    Container credentials carry no region, so without the profile's ``region`` an SDK in this
+    shell would fail with "You must specify a region" unless the default profile has one.
+    """
     from urllib.parse import quote as urlquote
 
     path = str(endpoint["credentials_path"]).replace("PROFILE", urlquote(profile, safe=""))
@@ -56,6 +64,9 @@ def env_text(
         assign("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(endpoint["token_file"]), shell)
     )
     lines.append(assign("AWS_CONTAINER_AUTHORIZATION_TOKEN", str(endpoint["token"]), shell))
+    if region:
+        lines.append(assign("AWS_REGION", region, shell))
+        lines.append(assign("AWS_DEFAULT_REGION", region, shell))  # the AWS CLI v1 reads this
     return "\n".join(lines)
 
 

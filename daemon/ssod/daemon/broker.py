@@ -370,12 +370,12 @@ class Broker:
 
     def _session_status(self, state: SessionState, now: datetime) -> dict[str, Any]:
         token = state.token
-        if token is None:
+        # "expired" is only for a token ssod can still refresh (AWS unreachable); one that
+        # cannot be renewed any more needs a login, whether or not it has expired yet.
+        if token is None or state.login_required:
             condition = "login_required"
         elif token.expires_at <= now:
             condition = "expired"
-        elif state.login_required:
-            condition = "login_required"
         else:
             condition = "ready"
         return {
@@ -407,6 +407,10 @@ class Broker:
             "last_used": _ts(served.last_used),
             "last_error": served.last_error,
         }
+        # The region SDKs should use with this profile's credentials (what `ssod env` exports).
+        info["region"] = profile.region or (
+            self._config.sso_root(profile.name).region if self._config else None
+        )
         if isinstance(profile, SsoProfile):
             info["account_id"] = profile.account_id
             info["role_name"] = profile.role_name

@@ -155,6 +155,18 @@ class SessionKeeper:
                 if state.token is token and self._can_refresh(state, token, self._clock.now()):
                     await self._refresh_locked(state, reason="token expired before refresh")
             state.wake.set()
+            current, now = state.token, self._clock.now()
+            if (
+                current is not None
+                and current.expires_at <= now
+                and self._can_refresh(state, current, now)
+            ):
+                # The refresh failed (AWS unreachable) but the login is fine: a retryable error,
+                # not a login prompt the user would answer for nothing.
+                raise AwsUnavailable(
+                    f"the token of sso-session {state.spec.name} expired and could not be "
+                    f"refreshed yet ({state.last_error or 'AWS unreachable'}); ssod will retry"
+                )
         return self.usable_token(key)
 
     async def token_rejected(self, key: str, token: SsoToken) -> SsoToken:
@@ -313,8 +325,17 @@ class SessionKeeper:
             if disk.refresh_token != ours.refresh_token:
                 state.token = replace(ours, refresh_token=disk.refresh_token)
             return
-        newer = ours is None or disk.expires_at >= ours.expires_at or state.login_required
-        if newer and disk.expires_at > self._clock.now():
+        # Files hold whole seconds; ours may carry a fraction. A token another tool wrote in the
+        # same second is as new as ours (and its refresh token may be the only live one).
+        newer = (
+            ours is None
+            or disk.expires_at >= ours.expires_at.replace(microsecond=0)
+            or state.login_required
+        )
+        # An expired token that can still be refreshed is as good as a valid one: after a night
+        # with no daemon running, the refresh token still works and no login is needed.
+        now = self._clock.now()
+        if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
 
     def _take(self, state: SessionState, token: SsoToken, how: str) -> None:
