@@ -48,6 +48,7 @@ class ServedProfile:
     issued_at: datetime | None = None
     last_used: datetime | None = None
     last_error: str | None = None
+    last_error_code: str | None = None
     fetches: int = 0
     inflight: asyncio.Task[RoleCredentials] | None = None
     refresher: asyncio.Task[None] | None = None
@@ -205,6 +206,7 @@ class Broker:
                 creds = await self._role_credentials(profile, served.session_key)
         except SsodError as err:
             served.last_error = err.message
+            served.last_error_code = err.code
             raise
         served.creds = creds
         served.issued_at = self._clock.now()
@@ -405,7 +407,7 @@ class Broker:
             "credentials_expire_at": _ts(creds.expiration if creds else None),
             "served": creds is not None and creds.expiration > now,
             "last_used": _ts(served.last_used),
-            "last_error": served.last_error,
+            "last_error": self._current_error(served, session, now),
         }
         # The region SDKs should use with this profile's credentials (what `ssod env` exports).
         info["region"] = profile.region or (
@@ -418,6 +420,16 @@ class Broker:
             info["account_id"] = creds.account_id if creds else _arn_account(profile.role_arn)
             info["role_arn"] = profile.role_arn
         return info
+
+    def _current_error(
+        self, served: ServedProfile, session: SessionState | None, now: datetime
+    ) -> str | None:
+        """The profile's last error, unless it was a login its session has since had."""
+        if served.last_error_code == LoginRequired.code and session is not None:
+            token = session.token
+            if token is not None and token.expires_at > now and not session.login_required:
+                return None
+        return served.last_error
 
     def fetch_counts(self) -> Mapping[str, int]:
         """How many times each profile's credentials were fetched from AWS."""

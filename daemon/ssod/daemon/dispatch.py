@@ -110,7 +110,7 @@ class Dispatcher:
     async def _roles(self, args: Mapping[str, object]) -> Result:
         broker = self._daemon.broker
         key = self._key(args)
-        token = broker.sessions.usable_token(key)
+        token = await broker.sessions.fresh_token(key)
         state = broker.sessions.get(key)
         assert state is not None
         region = state.spec.region
