@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ssod import paths
 from ssod.daemon import awsconfig, ecstoken
 from ssod.daemon.aws import AwsApi, BotocoreAws
 from ssod.daemon.awsconfig import AwsConfig
@@ -36,6 +37,7 @@ from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
+from ssod.daemon.ownership import check_home_ownership
 from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
@@ -88,6 +90,7 @@ class Daemon:
 
     async def start(self) -> None:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
+        check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
         self._lock = acquire_instance_lock(self.settings.runtime_dir)
         try:
@@ -151,9 +154,13 @@ class Daemon:
         """Re-read the config file and apply it; on error keep the last good one."""
         path = self.settings.config_file
         had_config = self.broker.config is not None
+        self.watcher.follow_config()
         try:
-            if had_config and not path.exists():
-                raise ConfigError(f"{path}: the file is gone; keeping the last good configuration")
+            # botocore reads a missing file, a directory or a FIFO as an empty config; dropping
+            # every profile for that would be worse than serving the last good ones.
+            if had_config and not path.is_file():
+                what = "is not a regular file" if path.exists() else "is gone"
+                raise ConfigError(f"{path}: the file {what}; keeping the last good configuration")
             config = await asyncio.to_thread(awsconfig.load, path)
         except ConfigError as err:
             self._config_error = err.message

@@ -24,8 +24,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ssod.daemon.model import RoleCredentials
 from ssod.errors import AwsUnavailable, RoleAccessDenied
 
-#: Botocore retries once more on its own; the broker adds its own backoff on top.
-_RETRIES = {"mode": "standard", "max_attempts": 2}
+#: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds
+#: its own backoff on top, and the ECS endpoint never waits on either beyond one second.
+_RETRIES = {"mode": "standard", "total_max_attempts": 2}
 
 
 class OidcProblem(Exception):

@@ -11,6 +11,8 @@ works but uses no IAM Identity Center (static keys, credential_process, ...) is 
 from __future__ import annotations
 
 import copy
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +173,11 @@ def parse(text: str, path: str) -> AwsConfig:
     return resolve(build_section_map(parse_sections(text, path)), path)
 
 
+#: Larger config files are refused unparsed: ten thousand profiles take about 2 MiB, and 10 MiB
+#: of profiles would keep the parser busy for twenty seconds and the model in memory for good.
+MAX_CONFIG_BYTES = 4 << 20
+
+
 def load(path: Path | None = None) -> AwsConfig:
     """Read and parse the config file (default: ``AWS_CONFIG_FILE`` or ``~/.aws/config``)."""
     target = path if path is not None else paths.aws_config_file()
@@ -179,10 +186,20 @@ def load(path: Path | None = None) -> AwsConfig:
     if not target.is_file():
         return AwsConfig.empty(shown)
     try:
-        data = target.read_bytes()
+        # Non-blocking, then checked again: a FIFO swapped in after is_file() must not hang us.
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return AwsConfig.empty(shown)
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         # botocore would silently read nothing; refusing lets the daemon keep its old config.
         raise ConfigParseError(f"cannot be read ({exc.strerror})", path=shown) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigParseError(
+            f"is larger than {MAX_CONFIG_BYTES >> 20} MiB; ssod does not parse files this large",
+            path=shown,
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -301,12 +301,15 @@ async def _callback_server(
 
     async def handle(request: web.Request) -> web.Response:
         query = request.query
+        if query.get("state") != state:
+            # Not our flow, or a forged request (any web page can send one to 127.0.0.1):
+            # refuse without ending the wait, errors included, or a page could cancel the login.
+            return _page("Sign-in failed", "This request does not match the login in progress.")
         if "error" in query:
             if not result.done():
                 result.set_result({"error": query.get("error", "error")[:200]})
             return _page("Sign-in failed", "The authentication redirect reported an error.")
-        if query.get("state") != state or "code" not in query:
-            # Not our flow (or a forged request): refuse without ending the wait.
+        if "code" not in query:
             return _page("Sign-in failed", "This request does not match the login in progress.")
         if not result.done():
             result.set_result({"code": query["code"]})

@@ -33,6 +33,12 @@ _FATAL_REFRESH = frozenset(
     {"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"}
 )
 
+#: Pauses between re-reads of the cache after the refresh token was refused: a process that
+#: won the race to rotate it writes its new token milliseconds after AWS answered (a few
+#: hundred on a loaded machine). Half a second in all, so a real revocation is still reported
+#: within the ECS endpoint's one-second answer limit.
+_ROTATION_REREADS = (0.05, 0.15, 0.3)
+
 Notify = Callable[[str, str], None]
 
 
@@ -264,12 +270,15 @@ class SessionKeeper:
             if problem.kind not in _FATAL_REFRESH:
                 self._failed(state, f"refresh failed: {problem.kind}")
                 return
-            # Another writer may have rotated the refresh token under us: re-read first.
-            await self._load(state)
-            if state.token is not None and state.token.refresh_token != token.refresh_token:
-                log.info("event=refresh_token_rotated_elsewhere session=%s", state.spec.name)
-                state.next_refresh = self._due(state, state.token)
-                return
+            # Another writer may have rotated the refresh token under us, and may not have
+            # written its new token yet: re-read now and a few times more before giving up.
+            for pause in (0.0, *_ROTATION_REREADS):
+                await asyncio.sleep(pause)
+                await self._load(state)
+                if state.token is not None and state.token.refresh_token != token.refresh_token:
+                    log.info("event=refresh_token_rotated_elsewhere session=%s", state.spec.name)
+                    state.next_refresh = self._due(state, state.token)
+                    return
             self._require_login(state, f"refresh refused: {problem.kind}")
             return
         except AwsUnavailable as err:

@@ -109,6 +109,12 @@ class Watcher:
         self.stop()
         self.start()
 
+    def follow_config(self) -> None:
+        """Restart if the config file now links elsewhere (a dotfile manager just ran)."""
+        current = config_watch_paths(self._config_file)
+        if self._observer is not None and current != self._config_paths:
+            self.restart()
+
     def _from_thread(self, path: str) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
