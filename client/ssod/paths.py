@@ -6,15 +6,19 @@ the home directory. ssod's own runtime directory (IPC socket, pid) is
 ``$SSOD_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/ssod``, else a per-user directory under the
 system temp dir; its state directory (the ECS authorization token, which must survive
 restarts) is ``$SSOD_STATE_DIR``, else ``$XDG_STATE_HOME/ssod``, else ``~/.local/state/ssod``
-(``~/Library/Application Support/ssod`` on macOS).
+(``~/Library/Application Support/ssod`` on macOS). ``pathlib`` and ``tempfile`` are imported
+inside the functions that need them: every ``ssod`` command imports this module, and
+``ssod credentials`` needs only the IPC endpoint.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: ZeroMQ's ipc:// path is a Unix socket path: keep it well under sun_path's ~104 bytes.
 MAX_SOCKET_PATH = 100
@@ -22,38 +26,54 @@ MAX_SOCKET_PATH = 100
 
 def home() -> Path:
     """The user's home directory, as botocore finds it (``~`` expansion honours ``HOME``)."""
+    from pathlib import Path
+
     return Path(os.path.expanduser("~"))
 
 
 def aws_config_file() -> Path:
     """``AWS_CONFIG_FILE`` or ``~/.aws/config``, with ``$VARS`` and ``~`` expanded like botocore."""
+    from pathlib import Path
+
     raw = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
     return Path(os.path.expanduser(os.path.expandvars(raw)))
 
 
 def sso_cache_dir() -> Path:
     """``~/.aws/sso/cache``: SSO tokens and client registrations (never follows AWS_CONFIG_FILE)."""
+
     return home() / ".aws" / "sso" / "cache"
 
 
 def cli_cache_dir() -> Path:
     """``~/.aws/cli/cache``: the AWS CLI's cached role credentials."""
+
     return home() / ".aws" / "cli" / "cache"
+
+
+def _runtime_dir_name() -> str:
+    explicit = os.environ.get("SSOD_RUNTIME_DIR")
+    if explicit:
+        return os.path.expanduser(explicit)
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and sys.platform != "darwin":
+        return os.path.join(xdg, "ssod")
+    import tempfile  # only here: it costs the client several milliseconds of start-up
+
+    return os.path.join(tempfile.gettempdir(), f"ssod-{os.getuid()}")
 
 
 def runtime_dir() -> Path:
     """The per-user directory holding the IPC socket (created 0700 by the daemon)."""
-    explicit = os.environ.get("SSOD_RUNTIME_DIR")
-    if explicit:
-        return Path(os.path.expanduser(explicit))
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and sys.platform != "darwin":
-        return Path(xdg) / "ssod"
-    return Path(tempfile.gettempdir()) / f"ssod-{os.getuid()}"
+    from pathlib import Path
+
+    return Path(_runtime_dir_name())
 
 
 def state_dir() -> Path:
     """The per-user directory for state that outlives the daemon (the ECS token)."""
+    from pathlib import Path
+
     explicit = os.environ.get("SSOD_STATE_DIR")
     if explicit:
         return Path(os.path.expanduser(explicit))
@@ -70,8 +90,8 @@ def ipc_socket_path() -> Path:
 
 
 def ipc_endpoint() -> str:
-    """The ZeroMQ endpoint for :func:`ipc_socket_path`."""
-    return f"ipc://{ipc_socket_path()}"
+    """The ZeroMQ endpoint for :func:`ipc_socket_path` (built without pathlib: the hot path)."""
+    return "ipc://" + os.path.join(_runtime_dir_name(), "ipc")
 
 
 def ecs_token_file() -> Path:

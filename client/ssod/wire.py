@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
 
 from ssod.errors import BadRequest, IpcError, ProtocolVersionMismatch, SsodError, error_from_code
 
@@ -44,11 +45,15 @@ class Op(StrEnum):
     ROTATE_TOKEN = "rotate_token"  # noqa: S105 (an operation name, not a secret)
 
 
-@dataclass(frozen=True)
-class OpSpec:
+#: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
+#: about a fifth of the client's start-up, and every ``ssod`` command imports this module.
+_NO_ARGS: Mapping[str, object] = MappingProxyType({})
+
+
+class OpSpec(NamedTuple):
     """One operation's arguments: their types, which are required, and which exclude each other."""
 
-    args: Mapping[str, type[str] | type[bool]] = field(default_factory=dict)
+    args: Mapping[str, type[str] | type[bool]] = MappingProxyType({})
     required: frozenset[str] = frozenset()
     #: Exactly one of these must be given (a ``false`` flag counts as not given).
     one_of: tuple[str, ...] = ()
@@ -77,25 +82,22 @@ OPS: Mapping[Op, OpSpec] = {
 }
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """One client request: a caller-chosen id, the operation and its validated arguments."""
 
     id: str
     op: Op
-    args: Mapping[str, object] = field(default_factory=dict)
+    args: Mapping[str, object] = _NO_ARGS
 
 
-@dataclass(frozen=True)
-class WireError:
+class WireError(NamedTuple):
     """An error as it travels: the stable ``ssod.errors`` code and a secret-free message."""
 
     code: str
     message: str
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """One reply to a request; ``more=True`` marks a streamed event with more to follow."""
 
     id: str

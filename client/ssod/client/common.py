@@ -13,8 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ssod.errors import (
     AwsUnavailable,
@@ -33,8 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """The session a command acts on, named directly or through a profile."""
 
     sso_session: str | None = None

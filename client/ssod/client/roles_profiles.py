@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ssod.client.configview import ConfigView
@@ -49,8 +48,7 @@ def _template(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class NewProfile:
+class NewProfile(NamedTuple):
     """One profile to add."""
 
     name: str
