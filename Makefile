@@ -46,5 +46,12 @@ test-interop: $(STAMP) interop-clients
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# Benchmarks against the emulator (not part of `make test`): about 7 minutes; writes
+# docs/performance.md and its plots. BENCH_ARGS=--quick for under 3 minutes.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c tests/constraints.txt -e '.[test,bench]'
+	bash bench/install_tools.sh
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -76,9 +76,11 @@ def _reply(status: int, body: bytes, headers: dict[str, str] = _NO_STORE) -> web
 
 _MISSING_TOKEN: Final = _body(
     CODE_UNAUTHORIZED,
-    "missing Authorization header: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to ssod's token file",
+    'missing Authorization header: run eval "$(ssod env)" (it sets the token variable and file)',
 )
-_WRONG_TOKEN: Final = _body(CODE_FORBIDDEN, "wrong authorization token")
+_WRONG_TOKEN: Final = _body(
+    CODE_FORBIDDEN, 'wrong authorization token (rotated?): run eval "$(ssod env)" again'
+)
 _BAD_HOST: Final = _body(CODE_FORBIDDEN, "the Host header must be 127.0.0.1:PORT")
 _CROSS_SITE: Final = _body(CODE_FORBIDDEN, "requests from web pages are refused")
 _NOT_ALLOWED: Final = _body(CODE_METHOD_NOT_ALLOWED, "only GET and HEAD are allowed")
@@ -136,10 +138,19 @@ async def _done_within(task: asyncio.Task[RoleCredentials], limit: float) -> boo
 
 
 class _AccessLog(AbstractAccessLogger):
-    """One line per request: method, path (no query: a token may hide there), status, time."""
+    """One line per request: method, path (no query: a token may hide there), status, time.
+
+    Refusals and errors are logged at INFO; answered requests only at DEBUG: every SDK process
+    makes one, and formatting and writing that line took 40% of the hot path's CPU time
+    (bench/ecs_load.py, docs/performance.md).
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
+        level = logging.INFO if response.status >= 400 else logging.DEBUG
+        if not self.logger.isEnabledFor(level):
+            return
+        self.logger.log(
+            level,
             "event=ecs_request method=%s path=%s status=%d ms=%.1f",
             request.method,
             request.rel_url.raw_path[:512],
@@ -302,6 +313,9 @@ class EcsServer:
         """Ask the provider, waiting at most ``wait_limit``; map its errors to statuses."""
         task = asyncio.ensure_future(self._provider.credentials(profile))
         task.add_done_callback(_consume)
+        # Credentials held in memory are ready after one turn of the loop: yielding once spares
+        # the common case the timed wait's future, timer and callbacks (~10% of the hot path).
+        await asyncio.sleep(0)
         if not await _done_within(task, self._wait_limit):
             # The fetch goes on (as with asyncio.shield); the broker hands it to the next request.
             message = f"still fetching credentials for {profile} from AWS; retry"
