@@ -58,6 +58,13 @@ class FakeProvider:
             "a" * MAX_PROFILE_LENGTH: creds("AKIALONG"),
         }
 
+    def held(self, profile: str) -> RoleCredentials | None:
+        # The broker's fast path: what is already in memory, without awaiting anything.
+        found = self.served.get(profile)
+        if found is not None:
+            self.calls.append(profile)
+        return found
+
     async def credentials(self, profile: str) -> RoleCredentials:
         self.calls.append(profile)
         if profile in self.served:

@@ -7,46 +7,41 @@ runs, and nothing here imports aiohttp, aiobotocore, botocore or watchdog (a tes
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ssod import errors
-from ssod.client import (
-    cmd_completion,
-    cmd_configure,
-    cmd_credentials,
-    cmd_daemon,
-    cmd_emulator,
-    cmd_env,
-    cmd_login,
-    cmd_logout,
-    cmd_roles,
-    cmd_service,
-    cmd_status,
-    cmd_token,
-)
 from ssod.errors import EXIT_USAGE, SsodError
 from ssod.version import __version__
 
 Handler = Callable[[argparse.Namespace], int]
 
 # Each command module defines ``register(subparsers)``: it adds its arguments and a handler that
-# imports the command's real work lazily. Registering must import nothing heavy.
-_COMMANDS: tuple[Callable[[Any], None], ...] = (
-    cmd_login.register,
-    cmd_logout.register,
-    cmd_status.register,
-    cmd_env.register,
-    cmd_credentials.register,
-    cmd_roles.register,
-    cmd_configure.register,
-    cmd_token.register,
-    cmd_daemon.register,
-    cmd_emulator.register,
-    cmd_service.register,
-    cmd_completion.register,
-)
+# imports the command's real work lazily. Registering must import nothing heavy. Modules are
+# named, not imported, so that a run of one command imports and registers only that one:
+# ``ssod credentials`` is on the hot path of every tool that uses credential_process.
+_COMMANDS: dict[str, str] = {
+    "login": "cmd_login",
+    "logout": "cmd_logout",
+    "status": "cmd_status",
+    "env": "cmd_env",
+    "credentials": "cmd_credentials",
+    "roles": "cmd_roles",
+    "configure": "cmd_configure",
+    "token": "cmd_token",
+    "daemon": "cmd_daemon",
+    "emulator": "cmd_emulator",
+    "service": "cmd_service",
+    "completion": "cmd_completion",
+}
+
+
+def _register(name: str, sub: argparse._SubParsersAction[Any]) -> None:
+    module = importlib.import_module(f"ssod.client.{_COMMANDS[name]}")
+    module.register(sub)
+
 
 _EPILOG = f"""\
 exit status:
@@ -63,8 +58,8 @@ exit status:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole ``ssod`` argument parser."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``ssod`` argument parser: every command, or only ``only`` (a known command name)."""
     parser = argparse.ArgumentParser(
         prog="ssod",
         description="Keep AWS IAM Identity Center (SSO) credentials fresh and serve them locally.",
@@ -73,15 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ssod {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _COMMANDS:
-        register(sub)
+    for name in (only,) if only in _COMMANDS else _COMMANDS:
+        assert name is not None
+        _register(name, sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ssod`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # `ssod COMMAND ...` needs only that command's parser; anything else gets them all.
+    parser = build_parser(only=words[0] if words else None)
+    args = parser.parse_args(words)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -171,16 +171,26 @@ class Broker:
             self._config.profile(name)  # raises the precise error: invalid, unserved, unknown
         raise ProfileNotFound(f"no SSO profile named {name!r} is configured")
 
-    async def credentials(self, name: str) -> RoleCredentials:
-        """Credentials for profile ``name`` with more than the margin left (single flight)."""
-        served = self._served(name)
+    def held(self, name: str) -> RoleCredentials | None:
+        """Credentials for ``name`` held in memory with more than the margin left, or None."""
+        served = self._profiles.get(name)
+        if served is None:
+            return None
+        creds, issued = served.creds, served.issued_at
         now = self._clock.now()
-        served.last_used = now
-        creds = served.creds
-        issued = served.issued_at
         if creds and issued and schedule.servable(creds.expiration, issued, now, self._policy):
+            served.last_used = now
             self._ensure_refresher(served)
             return creds
+        return None
+
+    async def credentials(self, name: str) -> RoleCredentials:
+        """Credentials for profile ``name`` with more than the margin left (single flight)."""
+        held = self.held(name)
+        if held is not None:
+            return held
+        served = self._served(name)
+        served.last_used = self._clock.now()
         try:
             return await self._shared_fetch(served)
         except (AwsError, LoginRequired):

@@ -67,6 +67,13 @@ class SystemClock:
 class CredentialProvider(Protocol):
     """What the ECS endpoint and IPC need from the broker to serve credentials."""
 
+    def held(self, profile: str) -> RoleCredentials | None:
+        """Credentials for ``profile`` already in memory with more than the margin left, or None.
+
+        Synchronous and free of AWS calls: the hot path answers from it without a Task.
+        """
+        ...
+
     async def credentials(self, profile: str) -> RoleCredentials:
         """Fresh credentials for ``profile``; raises ProfileNotFound, LoginRequired, AwsError."""
         ...
