@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from ssod.daemon.cachefiles import CliCacheDir, TokenCacheDir
 from ssod.daemon.model import Clock, RoleCredentials
 from ssod.daemon.schedule import RefreshPolicy
 from ssod.daemon.sessions import Notify, SessionKeeper, SessionSpec, SessionState
+from ssod.daemon.status import profile_status, session_status
 from ssod.daemon.tokencache import format_timestamp, role_cache_key, token_cache_key
 from ssod.errors import AwsError, LoginRequired, ProfileNotFound, SessionNotFound, SsodError
 
@@ -374,76 +374,15 @@ class Broker:
     def status(self) -> dict[str, Any]:
         """A snapshot with stable keys, free of secrets."""
         now = self._clock.now()
+        config = self._config
         return {
-            "sessions": [self._session_status(s, now) for s in self.sessions.sessions()],
-            "profiles": [self._profile_status(p, now) for p in self._profiles.values()],
-            "problems": [p.message for p in (self._config.problems if self._config else ())],
+            "sessions": [session_status(s, now) for s in self.sessions.sessions()],
+            "profiles": [
+                profile_status(p, self.sessions.get(p.session_key), config, now)
+                for p in self._profiles.values()
+            ],
+            "problems": [p.message for p in (config.problems if config else ())],
         }
-
-    def _session_status(self, state: SessionState, now: datetime) -> dict[str, Any]:
-        token = state.token
-        # "expired" is only for a token ssod can still refresh (AWS unreachable); one that
-        # cannot be renewed any more needs a login, whether or not it has expired yet.
-        if token is None or state.login_required:
-            condition = "login_required"
-        elif token.expires_at <= now:
-            condition = "expired"
-        else:
-            condition = "ready"
-        return {
-            "name": state.spec.name,
-            "kind": "sso-session" if state.spec.refreshable else "legacy",
-            "start_url": state.spec.start_url,
-            "region": state.spec.region,
-            "state": condition,
-            "token_expires_at": _ts(token.expires_at if token else None),
-            "refreshable": bool(
-                state.spec.refreshable and token is not None and token.can_refresh(now)
-            ),
-            "last_refresh": _ts(state.last_refresh),
-            "next_refresh": _ts(state.next_refresh),
-            "last_error": state.last_error,
-            "login_command": state.spec.login_hint,
-        }
-
-    def _profile_status(self, served: ServedProfile, now: datetime) -> dict[str, Any]:
-        profile = served.profile
-        creds = served.creds
-        session = self.sessions.get(served.session_key)
-        info: dict[str, Any] = {
-            "name": profile.name,
-            "session": session.spec.name if session else None,
-            "kind": "assume_role" if isinstance(profile, ChainedProfile) else "sso",
-            "credentials_expire_at": _ts(creds.expiration if creds else None),
-            "served": creds is not None and creds.expiration > now,
-            "last_used": _ts(served.last_used),
-            "last_error": self._current_error(served, session, now),
-        }
-        # The region SDKs should use with this profile's credentials (what `ssod env` exports).
-        info["region"] = profile.region or (
-            self._config.sso_root(profile.name).region if self._config else None
-        )
-        if isinstance(profile, SsoProfile):
-            info["account_id"] = profile.account_id
-            info["role_name"] = profile.role_name
-        else:
-            info["account_id"] = creds.account_id if creds else _arn_account(profile.role_arn)
-            info["role_arn"] = profile.role_arn
-        return info
-
-    def _current_error(
-        self, served: ServedProfile, session: SessionState | None, now: datetime
-    ) -> str | None:
-        """The profile's last error, unless it was a login its session has since had."""
-        if served.last_error_code == LoginRequired.code and session is not None:
-            token = session.token
-            if token is not None and token.expires_at > now and not session.login_required:
-                return None
-        return served.last_error
-
-    def fetch_counts(self) -> Mapping[str, int]:
-        """How many times each profile's credentials were fetched from AWS."""
-        return {name: p.fetches for name, p in self._profiles.items()}
 
     async def wait_idle(self) -> None:
         """Let in-flight fetches finish (used at shutdown)."""
@@ -451,12 +390,3 @@ class Broker:
         if pending:
             with contextlib.suppress(Exception):
                 await asyncio.wait(pending, timeout=5)
-
-
-def _ts(moment: datetime | None) -> str | None:
-    return format_timestamp(moment) if moment is not None else None
-
-
-def _arn_account(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 and parts[4] else None

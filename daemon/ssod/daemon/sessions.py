@@ -23,7 +23,7 @@ from ssod.daemon.aws import AwsApi, OidcProblem
 from ssod.daemon.cachefiles import TokenCacheDir
 from ssod.daemon.model import Clock
 from ssod.daemon.schedule import RefreshPolicy
-from ssod.daemon.tokencache import SsoToken
+from ssod.daemon.tokencache import SsoToken, format_timestamp
 from ssod.errors import AwsUnavailable, CacheError, LoginRequired, TokenCacheError
 
 log = logging.getLogger("ssod.sessions")
@@ -315,7 +315,7 @@ class SessionKeeper:
         log.info(
             "event=token_refreshed session=%s expires_at=%s reason=%r",
             state.spec.name,
-            schedule_fmt(fresh.expires_at),
+            format_timestamp(fresh.expires_at),
             reason,
         )
 
@@ -396,11 +396,6 @@ class SessionKeeper:
         state.notified = True
         self._notify(
             f"ssod: {state.spec.name} expires soon",
-            f"The SSO token cannot be refreshed and expires at {schedule_fmt(token.expires_at)}."
-            f" Run: {state.spec.login_hint}",
+            f"The SSO token cannot be refreshed and expires at "
+            f"{format_timestamp(token.expires_at)}. Run: {state.spec.login_hint}",
         )
-
-
-def schedule_fmt(moment: datetime) -> str:
-    """A timestamp for log lines and messages."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
