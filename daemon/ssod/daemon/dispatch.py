@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
-from ssod.daemon.model import format_expiration
 from ssod.errors import BadRequest, LoginRequired, error_from_code
 from ssod.wire import Op, Request
 
@@ -62,15 +61,9 @@ class Dispatcher:
     async def _credentials(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
         creds = await self._daemon.broker.credentials(profile)
-        body: dict[str, object] = {
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": format_expiration(creds.expiration),
-            "AccountId": creds.account_id,
-        }
-        if creds.role_arn:
-            body["RoleArn"] = creds.role_arn
+        # The ECS body under credential_process's name for the session token.
+        body: dict[str, object] = dict(creds.ecs_json())
+        body["SessionToken"] = body.pop("Token")
         yield body
 
     async def _login(self, args: Mapping[str, object]) -> Result:
