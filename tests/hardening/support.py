@@ -129,17 +129,22 @@ def token_path(harness: DaemonHarness, key: str = CORP_KEY) -> Path:
     return harness.cache_dir / f"{key}.json"
 
 
-def fake_notify_send(directory: Path) -> tuple[Path, Path]:
-    """A ``notify-send`` that records its arguments; returns (bin dir for PATH, record file)."""
+def fake_notify_send(directory: Path, *, linger: float = 0.0) -> tuple[Path, Path]:
+    """A ``notify-send`` that records its arguments; returns (bin dir for PATH, record file).
+
+    ``linger`` keeps the process alive that long after recording, so a test sampling every
+    process's argv can see it even on a loaded machine.
+    """
     bin_dir = directory / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     record = directory / "notifications.jsonl"
     script = bin_dir / "notify-send"
     script.write_text(
         f"#!{sys.executable}\n"
-        "import json, sys\n"
+        "import json, sys, time\n"
         f"with open({str(record)!r}, 'a') as f:\n"
         "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"time.sleep({linger!r})\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return bin_dir, record

@@ -107,7 +107,7 @@ def test_no_secret_in_logs_errors_status_or_argv(
 ) -> None:
     emulator = ssod_daemon.emulator
     emulator.settings(token_lifetime=4, credential_lifetime=8, approve_delay=0)
-    bin_dir, record = fake_notify_send(tmp_path)
+    bin_dir, record = fake_notify_send(tmp_path, linger=1.0)
     ssod_daemon.env["PATH"] = f"{bin_dir}:{ssod_daemon.env.get('PATH', '')}"
     ssod_daemon.env["SSOD_NOTIFY"] = "1"
     messages: list[str] = []  # every error text a client was shown
