@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -717,7 +716,9 @@ def test_load_unreadable_file(tmp_path: Path) -> None:
 # --- scale ----------------------------------------------------------------------------------
 
 
-def test_ten_thousand_profiles_parse_quickly() -> None:
+def test_ten_thousand_profiles_parse() -> None:
+    # Correctness at scale only: how fast is measured by bench/scale.py, side by side, never
+    # here (a timed test fails on a loaded machine, and did).
     chunks = [SESSION]
     for i in range(10_000):
         chunks.append(
@@ -725,9 +726,6 @@ def test_ten_thousand_profiles_parse_quickly() -> None:
             f"sso_role_name = Role{i % 7}\nregion = us-east-1\n"
         )
     text = "".join(chunks)
-    started = time.perf_counter()
     config = parse(text, PATH)
-    elapsed = time.perf_counter() - started
     assert len(config.profile_names) == 10_000
     assert config.sso_root("p9999").account_id == "000000009999"
-    assert elapsed < 2.0, f"took {elapsed:.2f}s"
