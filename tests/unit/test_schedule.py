@@ -14,30 +14,79 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NO_JITTER = RefreshPolicy(jitter=timedelta(0))
 
 
+UNKNOWN = None  # a token read from the cache: ssod did not see its CreateToken answer
+
+
 @pytest.mark.parametrize(
-    ("lifetime", "expected_before_expiry"),
+    ("lifetime", "left", "expected_before_expiry", "why"),
     [
-        (timedelta(hours=8), timedelta(minutes=20)),  # the default margin
-        (timedelta(hours=1), timedelta(minutes=20)),
-        (timedelta(minutes=30), timedelta(minutes=15)),  # half the lifetime
-        (timedelta(seconds=60), timedelta(seconds=30)),
-        (timedelta(0), timedelta(0)),
+        # Observed lifetimes (ssod's own CreateToken): the margin shrinks only for short ones.
+        (timedelta(hours=8), timedelta(hours=8), timedelta(minutes=20), "full margin"),
+        (timedelta(hours=1), timedelta(hours=1), timedelta(minutes=20), "full margin"),
+        (timedelta(minutes=30), timedelta(minutes=30), timedelta(minutes=15), "halved to 15m"),
+        (timedelta(minutes=12), timedelta(minutes=12), timedelta(minutes=6), "halved to 6m"),
+        (timedelta(seconds=60), timedelta(seconds=60), timedelta(seconds=30), "halved to 30s"),
+        (timedelta(0), timedelta(0), timedelta(0), "halved to 0s"),
+        # Adopted tokens (the AWS CLI, an SDK, an earlier ssod run): lifetime unknown, full
+        # margin, however little is left (issue 11: a 12-minute CLI token waited 6 minutes).
+        (UNKNOWN, timedelta(hours=8), timedelta(minutes=20), "lifetime unknown: full margin"),
+        (UNKNOWN, timedelta(minutes=30), timedelta(minutes=20), "lifetime unknown: full margin"),
+        (UNKNOWN, timedelta(minutes=12), timedelta(minutes=20), "lifetime unknown: full margin"),
+        (UNKNOWN, timedelta(seconds=60), timedelta(minutes=20), "lifetime unknown: full margin"),
     ],
 )
-def test_token_refresh_margin(lifetime: timedelta, expected_before_expiry: timedelta) -> None:
-    at = schedule.token_refresh_at(T0 + lifetime, T0, NO_JITTER)
-    assert T0 + lifetime - at == expected_before_expiry
+def test_token_refresh_margin(
+    lifetime: timedelta | None, left: timedelta, expected_before_expiry: timedelta, why: str
+) -> None:
+    plan = schedule.token_refresh_plan(T0 + left, lifetime, NO_JITTER)
+    assert T0 + left - plan.at == expected_before_expiry
+    assert plan.margin == expected_before_expiry
+    assert why in plan.why
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "left", "due_now"),
+    [
+        (UNKNOWN, timedelta(minutes=12), True),  # CLI token inside botocore's window: at once
+        (UNKNOWN, timedelta(minutes=19), True),
+        (UNKNOWN, timedelta(minutes=21), False),
+        (UNKNOWN, timedelta(minutes=40), False),  # half-spent 1-hour token after a restart
+        (timedelta(minutes=12), timedelta(minutes=12), False),  # ssod's own 12-minute token
+        (timedelta(minutes=12), timedelta(minutes=5), True),
+        (timedelta(hours=1), timedelta(minutes=12), True),
+    ],
+)
+def test_refresh_is_due_at_once_under_the_margin(
+    lifetime: timedelta | None, left: timedelta, due_now: bool
+) -> None:
+    for seed in range(10):  # jitter only ever makes a refresh earlier
+        policy = RefreshPolicy()
+        plan = schedule.token_refresh_plan(T0 + left, lifetime, policy, random.Random(seed))
+        assert (plan.at <= T0) is due_now
+
+
+def test_observed_short_lifetime_refreshes_once_per_lifetime() -> None:
+    # A refresh of a token ssod obtained lands half-way through its life, never at once: the
+    # next token (same lifetime) is refreshed half-way again, so refreshes never chase each other.
+    lifetime = timedelta(seconds=10)
+    now, refreshes = T0, 0
+    while now < T0 + timedelta(seconds=100):
+        plan = schedule.token_refresh_plan(now + lifetime, lifetime, RefreshPolicy())
+        assert plan.at > now
+        now, refreshes = plan.at, refreshes + 1
+    assert 20 <= refreshes <= 23  # 100 s / (5 s less at most 0.5 s jitter)
 
 
 def test_token_refresh_is_before_botocores_window_by_default() -> None:
-    at = schedule.token_refresh_at(T0 + timedelta(hours=8), T0, RefreshPolicy())
-    assert T0 + timedelta(hours=8) - at > schedule.BOTOCORE_TOKEN_WINDOW
+    for lifetime in (timedelta(hours=8), UNKNOWN):
+        plan = schedule.token_refresh_plan(T0 + timedelta(hours=8), lifetime, RefreshPolicy())
+        assert T0 + timedelta(hours=8) - plan.at > schedule.BOTOCORE_TOKEN_WINDOW
 
 
 def test_token_already_inside_margin_is_due_now() -> None:
-    # A token obtained long ago with 5 minutes left: the refresh time is already past.
+    # A token with 5 minutes left, of a lifetime ssod saw (8 hours): the refresh time is past.
     expires = T0 + timedelta(minutes=5)
-    at = schedule.token_refresh_at(expires, T0 - timedelta(hours=8), NO_JITTER)
+    at = schedule.token_refresh_plan(expires, timedelta(hours=8), NO_JITTER).at
     assert at <= T0
 
 
@@ -45,7 +94,7 @@ def test_token_already_inside_margin_is_due_now() -> None:
 def test_jitter_only_makes_refresh_earlier_and_is_bounded(seed: int) -> None:
     policy = RefreshPolicy(jitter=timedelta(seconds=30))
     expires = T0 + timedelta(hours=8)
-    at = schedule.token_refresh_at(expires, T0, policy, random.Random(seed))
+    at = schedule.token_refresh_plan(expires, timedelta(hours=8), policy, random.Random(seed)).at
     assert expires - timedelta(minutes=20, seconds=30) <= at <= expires - timedelta(minutes=20)
 
 
@@ -66,6 +115,25 @@ def test_credential_refresh_happens_before_the_margin(
     assert expires - at == margin + lead
     # At the refresh time the old credentials are still servable.
     assert schedule.servable(expires, T0, at - timedelta(seconds=1), NO_JITTER)
+
+
+@pytest.mark.parametrize(
+    ("left", "servable_now", "refresh_due_now"),
+    [
+        # Role credentials whose issue time is unknown: full margin (15 min) and lead (5 min).
+        (timedelta(hours=1), True, False),
+        (timedelta(minutes=21), True, False),
+        (timedelta(minutes=19), True, True),
+        (timedelta(minutes=16), True, True),
+        (timedelta(minutes=14), False, True),
+    ],
+)
+def test_credentials_of_unknown_issue_time_get_the_full_margin(
+    left: timedelta, servable_now: bool, refresh_due_now: bool
+) -> None:
+    expires = T0 + left
+    assert schedule.servable(expires, None, T0, NO_JITTER) is servable_now
+    assert (schedule.credential_refresh_at(expires, None, NO_JITTER) <= T0) is refresh_due_now
 
 
 def test_servable_respects_the_margin() -> None:

@@ -9,7 +9,7 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               config_loaded_at, config_error
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
-               last_refresh, next_refresh, last_error, login_command]
+               last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
     profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn, region,
                credentials_expire_at, served, last_used, last_error]
     problems: [message, ...]
@@ -46,6 +46,7 @@ SESSION_KEYS = (
     "refreshable",
     "last_refresh",
     "next_refresh",
+    "next_refresh_reason",
     "last_error",
     "login_command",
 )
@@ -201,6 +202,8 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
             refresh = "-"
         elif s["refreshable"]:
             refresh = relative(s["next_refresh"], now)
+            if s.get("next_refresh_reason"):
+                refresh += f" ({s['next_refresh_reason']})"
         else:
             refresh = "cannot refresh"
         rows.append(

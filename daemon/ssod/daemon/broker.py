@@ -178,7 +178,7 @@ class Broker:
             return None
         creds, issued = served.creds, served.issued_at
         now = self._clock.now()
-        if creds and issued and schedule.servable(creds.expiration, issued, now, self._policy):
+        if creds and schedule.servable(creds.expiration, issued, now, self._policy):
             served.last_used = now
             self._ensure_refresher(served)
             return creds
@@ -285,7 +285,7 @@ class Broker:
         failures = 0
         while True:
             creds, issued = served.creds, served.issued_at
-            if creds is None or issued is None:
+            if creds is None:
                 return
             due = schedule.credential_refresh_at(creds.expiration, issued, self._policy, self._rng)
             if failures:

@@ -34,6 +34,9 @@ from ssod.daemon.tokencache import (
 )
 from ssod.errors import LoginCancelled, LoginFailed, SsodError
 
+#: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
+Obtained = tuple[SsoToken, timedelta]
+
 log = logging.getLogger("ssod.login")
 
 #: The whole PKCE wait, as the AWS CLI allows (AuthCodeFetcher: 10 minutes).
@@ -127,7 +130,7 @@ class LoginManager:
     async def _drive(self, run: LoginRun) -> None:
         log.info("event=login_started session=%s flow=%s", run.spec.name, run.flow)
         try:
-            token = await (self._pkce(run) if run.flow == "pkce" else self._device(run))
+            token, lifetime = await (self._pkce(run) if run.flow == "pkce" else self._device(run))
             await asyncio.to_thread(self._cache.write_token, run.spec.key, token)
         except asyncio.CancelledError:
             self._fail(run, LoginCancelled(f"login for {run.spec.name} was cancelled"))
@@ -139,7 +142,7 @@ class LoginManager:
             log.exception("event=login_crashed session=%s", run.spec.name)
             self._fail(run, LoginFailed(f"login for {run.spec.name} failed: {type(bug).__name__}"))
             return
-        self._sessions.adopt(run.spec.key, token)
+        self._sessions.adopt(run.spec.key, token, lifetime)
         run.emit(
             {
                 "event": "done",
@@ -199,22 +202,25 @@ class LoginManager:
         await asyncio.to_thread(self._cache.write_registration, key, reg)
         return reg
 
-    def _token(self, spec: SessionSpec, reg: Registration, grant: Any) -> SsoToken:
+    def _token(self, spec: SessionSpec, reg: Registration, grant: Any) -> Obtained:
+        """The cache token for a CreateToken answer, and the lifetime AWS issued it for."""
         now = self._clock.now()
-        return SsoToken(
+        lifetime = timedelta(seconds=grant.expires_in)
+        token = SsoToken(
             start_url=spec.start_url,
             region=spec.region,
             access_token=grant.access_token,
-            expires_at=now + timedelta(seconds=grant.expires_in),
+            expires_at=now + lifetime,
             client_id=reg.client_id,
             client_secret=reg.client_secret,
             registration_expires_at=reg.expires_at,
             refresh_token=grant.refresh_token,
         )
+        return token, lifetime
 
     # -- device code ---------------------------------------------------------------------
 
-    async def _device(self, run: LoginRun) -> SsoToken:
+    async def _device(self, run: LoginRun) -> Obtained:
         spec = run.spec
         reg = await self._registration(spec, "device")
         try:
@@ -256,7 +262,7 @@ class LoginManager:
 
     # -- authorization code with PKCE ------------------------------------------------------
 
-    async def _pkce(self, run: LoginRun) -> SsoToken:
+    async def _pkce(self, run: LoginRun) -> Obtained:
         spec = run.spec
         reg = await self._registration(spec, "pkce")
         verifier = oidc.code_verifier()

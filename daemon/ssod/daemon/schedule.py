@@ -4,8 +4,13 @@ Pure functions of (expiry, now, policy). The broker asks them when to wake up; n
 sleeps or reads a clock. Defaults follow protocols.md sections 4 and 10: botocore starts its own
 token refresh 15 minutes before expiry and re-fetches container credentials with under 15
 minutes left, so ssod refreshes tokens by 20 minutes before expiry and serves role credentials
-with more than 15 minutes left. When a lifetime is too short for a margin (short-lived test
-tokens), the margin shrinks to half the lifetime, so a refresh can never chase its own tail.
+with more than 15 minutes left.
+
+A margin shrinks only for a lifetime ssod observed itself (the ``expiresIn`` of its own
+CreateToken, the expiration of credentials it fetched): then it is at most half the lifetime, so
+a refresh can never chase its own tail. A token found in the cache (written by the AWS CLI, an
+SDK or an earlier ssod run) has no issue time, and its lifetime is unknown: it gets the full
+margin, so one found with less than the margin left is refreshed at once.
 """
 
 from __future__ import annotations
@@ -43,48 +48,72 @@ class RefreshPolicy:
     recent_use: timedelta = timedelta(hours=1)
 
 
-def _effective_margin(margin: timedelta, lifetime: timedelta) -> timedelta:
-    """The margin, shrunk to half the lifetime when the lifetime is too short for it."""
+@dataclass(frozen=True)
+class RefreshPlan:
+    """When to refresh, and why then: ``why`` is what ``ssod status`` shows."""
+
+    at: datetime
+    margin: timedelta
+    why: str
+
+
+def _effective_margin(margin: timedelta, lifetime: timedelta | None) -> timedelta:
+    """The margin, shrunk to half an observed lifetime too short for it; full when unknown."""
+    if lifetime is None:
+        return margin
     if lifetime <= timedelta(0):
         return timedelta(0)
     return min(margin, lifetime / 2)
 
 
-def token_refresh_at(
+def token_refresh_plan(
     expires_at: datetime,
-    obtained_at: datetime,
+    lifetime: timedelta | None,
     policy: RefreshPolicy,
     rng: random.Random | None = None,
-) -> datetime:
-    """When to refresh a token that expires at ``expires_at`` and was obtained at ``obtained_at``.
+) -> RefreshPlan:
+    """When to refresh a token that expires at ``expires_at``.
 
-    ``obtained_at`` bounds the margin: a token's lifetime is at least expires_at - obtained_at.
-    The result may lie in the past (refresh at once).
+    ``lifetime`` is the ``expiresIn`` ssod saw in its own CreateToken answer, or None for a
+    token read from the cache (lifetime unknown). The result may lie in the past (refresh now).
     """
-    margin = _effective_margin(policy.token_margin, expires_at - obtained_at)
+    margin = _effective_margin(policy.token_margin, lifetime)
     jitter = _jitter(policy.jitter, margin, rng)
-    return expires_at - margin - jitter
+    if lifetime is None:
+        why = "lifetime unknown: full margin"
+    elif margin < policy.token_margin:
+        why = f"observed lifetime {_span(lifetime)}: margin halved to {_span(margin)}"
+    else:
+        why = f"observed lifetime {_span(lifetime)}: full margin"
+    return RefreshPlan(at=expires_at - margin - jitter, margin=margin, why=why)
 
 
 def credential_refresh_at(
     expires_at: datetime,
-    issued_at: datetime,
+    issued_at: datetime | None,
     policy: RefreshPolicy,
     rng: random.Random | None = None,
 ) -> datetime:
-    """When to fetch new role credentials in the background, before they fall under the margin."""
-    lifetime = expires_at - issued_at
+    """When to fetch new role credentials in the background, before they fall under the margin.
+
+    ``issued_at`` is when ssod received them, or None when their issue time is unknown: then
+    the lifetime is unknown too, and the full margin and lead apply.
+    """
+    lifetime = None if issued_at is None else expires_at - issued_at
     margin = _effective_margin(policy.credential_margin, lifetime)
-    lead = min(policy.credential_lead, (lifetime - margin) / 2)
+    lead = policy.credential_lead
+    if lifetime is not None:
+        lead = min(lead, (lifetime - margin) / 2)
     jitter = _jitter(policy.jitter, lead, rng)
     return expires_at - margin - lead + jitter
 
 
 def servable(
-    expires_at: datetime, issued_at: datetime, now: datetime, policy: RefreshPolicy
+    expires_at: datetime, issued_at: datetime | None, now: datetime, policy: RefreshPolicy
 ) -> bool:
     """Whether credentials may still be handed out: more than the (effective) margin left."""
-    margin = _effective_margin(policy.credential_margin, expires_at - issued_at)
+    lifetime = None if issued_at is None else expires_at - issued_at
+    margin = _effective_margin(policy.credential_margin, lifetime)
     return expires_at - now > margin
 
 
@@ -109,3 +138,12 @@ def _jitter(limit: timedelta, room: timedelta, rng: random.Random | None) -> tim
     if bound <= timedelta(0):
         return timedelta(0)
     return bound * (rng or random.Random()).random()  # noqa: S311 (jitter, not a secret)
+
+
+def _span(delta: timedelta) -> str:
+    """A duration as ``8h``, ``20m``, ``1h30m`` or ``45s`` (whole seconds)."""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = ((hours, "h"), (minutes, "m"), (secs, "s"))
+    return "".join(f"{value}{unit}" for value, unit in parts if value) or "0s"

@@ -3,9 +3,11 @@
 The keeper owns one ``SessionState`` per token-cache key and one refresh task per session. It
 reads and writes the AWS CLI's token cache, so a token written by ``aws sso login`` or an SDK
 is picked up, and what ssod refreshes serves them too. It never lets a token drift into
-botocore's own refresh window: refresh happens at ``schedule.token_refresh_at``. A session that
-cannot be refreshed becomes login-required, keeps serving what is still valid, and says so once
-(log event and desktop notification).
+botocore's own refresh window: refresh happens at ``schedule.token_refresh_plan``, which gets
+the token's lifetime only when ssod obtained the token itself (a token read from the cache has
+an unknown lifetime and the full margin). A session that cannot be refreshed becomes
+login-required, keeps serving what is still valid, and says so once (log event and desktop
+notification).
 """
 
 from __future__ import annotations
@@ -61,10 +63,14 @@ class SessionState:
 
     spec: SessionSpec
     token: SsoToken | None = None
-    obtained_at: datetime | None = None
+    #: The lifetime ssod saw in its own CreateToken answer for ``token``; None when the token
+    #: came from the cache (another tool, or an earlier run), whose lifetime is unknown.
+    lifetime: timedelta | None = None
     login_required: str | None = None
     last_refresh: datetime | None = None
     next_refresh: datetime | None = None
+    #: Why ``next_refresh`` is when it is, for ``ssod status``.
+    refresh_why: str | None = None
     last_error: str | None = None
     failures: int = 0
     notified: bool = False
@@ -200,17 +206,18 @@ class SessionKeeper:
         if state is not None:
             state.wake.set()
 
-    def adopt(self, key: str, token: SsoToken) -> None:
-        """A login produced ``token`` (already written to the cache)."""
+    def adopt(self, key: str, token: SsoToken, lifetime: timedelta) -> None:
+        """A login produced ``token`` (already written to the cache), issued for ``lifetime``."""
         state = self._sessions[key]
-        self._take(state, token, "login")
+        self._take(state, token, "login", lifetime=lifetime)
         state.wake.set()
 
     def forget(self, key: str, reason: str) -> None:
         """After a logout: the session has no token any more."""
         state = self._sessions[key]
         state.token = None
-        state.next_refresh = None
+        state.lifetime = None
+        self._unschedule(state)
         self._require_login(state, reason, notify=False)
 
     # -- the refresh loop ------------------------------------------------------------------
@@ -230,25 +237,35 @@ class SessionKeeper:
             await self._load(state)
             token = state.token
             if token is None:
-                state.next_refresh = None
+                self._unschedule(state)
                 return None
             if not self._can_refresh(state, token, now):
-                state.next_refresh = None
+                self._unschedule(state)
                 if token.expires_at <= now:
                     self._require_login(state, "token expired")
                     return None
                 self._warn_before_expiry(state, token, now)
                 return token.expires_at
-            due = state.next_refresh or self._due(state, token)
-            state.next_refresh = due
+            if state.next_refresh is None:
+                self._schedule(state, token)
+            due = state.next_refresh
+            assert due is not None
             if due <= now:
                 await self._refresh_locked(state, reason="refresh ahead of expiry")
                 return state.next_refresh
             return due
 
-    def _due(self, state: SessionState, token: SsoToken) -> datetime:
-        obtained = state.obtained_at or self._clock.now()
-        return schedule.token_refresh_at(token.expires_at, obtained, self._policy, self._rng)
+    def _schedule(self, state: SessionState, token: SsoToken) -> None:
+        """Set the next refresh of ``token`` (and why then) from its lifetime, if ssod knows it."""
+        plan = schedule.token_refresh_plan(
+            token.expires_at, state.lifetime, self._policy, self._rng
+        )
+        state.next_refresh = plan.at
+        state.refresh_why = plan.why
+
+    def _unschedule(self, state: SessionState) -> None:
+        state.next_refresh = None
+        state.refresh_why = None
 
     def _can_refresh(self, state: SessionState, token: SsoToken, now: datetime) -> bool:
         return state.spec.refreshable and state.login_required is None and token.can_refresh(now)
@@ -277,7 +294,7 @@ class SessionKeeper:
                 await self._load(state)
                 if state.token is not None and state.token.refresh_token != token.refresh_token:
                     log.info("event=refresh_token_rotated_elsewhere session=%s", state.spec.name)
-                    state.next_refresh = self._due(state, state.token)
+                    self._schedule(state, state.token)
                     return
             self._require_login(state, f"refresh refused: {problem.kind}")
             return
@@ -285,7 +302,8 @@ class SessionKeeper:
             self._failed(state, err.message)
             return
         now = self._clock.now()
-        expires_at = now + timedelta(seconds=grant.expires_in)
+        lifetime = timedelta(seconds=grant.expires_in)
+        expires_at = now + lifetime
         # Keep the old refresh token when the service sends none: it stays valid (the SDKs drop
         # it, which only makes them unable to refresh).
         refresh_token = grant.refresh_token or token.refresh_token
@@ -310,7 +328,7 @@ class SessionKeeper:
             log.warning(
                 "event=cache_write_failed session=%s error=%r", state.spec.name, err.message
             )
-        self._take(state, fresh, reason)
+        self._take(state, fresh, reason, lifetime=lifetime)
         state.last_refresh = now
         log.info(
             "event=token_refreshed session=%s expires_at=%s reason=%r",
@@ -347,19 +365,21 @@ class SessionKeeper:
         if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
 
-    def _take(self, state: SessionState, token: SsoToken, how: str) -> None:
+    def _take(
+        self, state: SessionState, token: SsoToken, how: str, *, lifetime: timedelta | None = None
+    ) -> None:
+        """Serve ``token`` from now on; ``lifetime`` only when ssod obtained it itself."""
         was_required = state.login_required is not None
         state.token = token
-        state.obtained_at = self._clock.now()
+        state.lifetime = lifetime
         state.login_required = None
         state.failures = 0
         state.last_error = None
         state.notified = False
-        state.next_refresh = (
-            self._due(state, token)
-            if state.spec.refreshable and token.can_refresh(self._clock.now())
-            else None
-        )
+        if state.spec.refreshable and token.can_refresh(self._clock.now()):
+            self._schedule(state, token)
+        else:
+            self._unschedule(state)
         if was_required:
             log.info("event=session_ready session=%s via=%r", state.spec.name, how)
 
@@ -368,6 +388,7 @@ class SessionKeeper:
         state.last_error = message
         delay = schedule.backoff(state.failures, self._policy, self._rng)
         state.next_refresh = self._clock.now() + delay
+        state.refresh_why = f"retry {state.failures} after a failed refresh"
         log.warning(
             "event=refresh_failed session=%s failures=%d retry_in=%.1fs error=%r",
             state.spec.name,
@@ -381,7 +402,7 @@ class SessionKeeper:
             log.warning("event=login_required session=%s reason=%r", state.spec.name, reason)
         state.login_required = reason
         state.last_error = reason
-        state.next_refresh = None
+        self._unschedule(state)
         if notify and not state.notified:
             state.notified = True
             self._notify(

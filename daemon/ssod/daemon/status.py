@@ -41,6 +41,7 @@ def session_status(state: SessionState, now: datetime) -> dict[str, Any]:
         ),
         "last_refresh": _ts(state.last_refresh),
         "next_refresh": _ts(state.next_refresh),
+        "next_refresh_reason": state.refresh_why,
         "last_error": state.last_error,
         "login_command": state.spec.login_hint,
     }
