@@ -8,23 +8,15 @@ legacy form, Ctrl-C restoring the file, and ``ssod roles --write-profiles``.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import select
 import signal
-import struct
-import subprocess
-import sys
-import termios
-import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from cli_support import NO_BROWSER, fake_browser, opened, wait_until
+from cli_support import NO_BROWSER, Terminal, fake_browser, opened, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
 from ssod.errors import EXIT_CONFIG, EXIT_NO_DAEMON, EXIT_USAGE
 from ssod.wire import Op
@@ -32,68 +24,6 @@ from ssod.wire import Op
 START_URL = "https://d-1234567890.awsapps.com/start"
 LEGACY_URL = "https://d-9999999999.awsapps.com/start"
 DOWN, ENTER = "\x1b[B", "\r"
-
-
-class Terminal:
-    """``ssod`` in a pseudo-terminal: wait for text, type answers, read everything it printed."""
-
-    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ssod.client.cli", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=dict(env),
-            start_new_session=True,
-        )
-        os.close(slave)
-        self._fd = master
-        self.output = ""
-        self._seen = 0
-
-    def _read(self, wait: float) -> bool:
-        ready, _, _ = select.select([self._fd], [], [], wait)
-        if not ready:
-            return True
-        try:
-            data = os.read(self._fd, 65536)
-        except OSError:  # EIO: the other end is closed
-            return False
-        self.output += data.decode("utf-8", errors="replace")
-        return bool(data)
-
-    def expect(self, text: str, timeout: float = 30.0) -> None:
-        """Wait until ``text`` is printed after the last thing expected."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.output.find(text, self._seen)
-            if found >= 0:
-                self._seen = found + len(text)
-                return
-            if time.monotonic() > deadline or not self._read(0.1):
-                raise AssertionError(f"{text!r} not printed; the terminal shows:\n{self.output}")
-
-    def send(self, keys: str) -> None:
-        """Type ``keys``."""
-        os.write(self._fd, keys.encode())
-
-    def answer(self, prompt: str, reply: str) -> None:
-        """Wait for ``prompt`` and answer it."""
-        self.expect(prompt)
-        self.send(reply + ENTER)
-
-    def finish(self, timeout: float = 30.0) -> int:
-        """Read to the end and return the exit code."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._read(0.1):
-            if self.proc.poll() is not None and not select.select([self._fd], [], [], 0.2)[0]:
-                break
-        try:
-            return self.proc.wait(max(0.1, deadline - time.monotonic()))
-        finally:
-            os.close(self._fd)
 
 
 def botocore_view(harness: DaemonHarness, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -406,3 +336,123 @@ def test_ctrl_c_while_waiting_for_the_login_cancels_it(
     assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
     log_text = ssod_daemon.log()
     assert "op=cancel_login" in log_text and "outcome=login_cancelled" in log_text
+
+
+# -- ssod configure sso-session, and the region prompt ---------------------------------------
+
+
+def without_oidc_override(harness: DaemonHarness) -> dict[str, str]:
+    """The daemon's environment as on a real machine: botocore's own sso-oidc endpoints."""
+    harness.env.pop("AWS_ENDPOINT_URL_SSO_OIDC")
+    return harness.env
+
+
+def test_sso_session_wizard_in_a_terminal(ssod_daemon: DaemonHarness) -> None:
+    env = without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    term = Terminal(["configure", "sso-session"], {**env, **NO_BROWSER})
+    term.answer("SSO session name: ", "team")
+    term.answer("SSO start URL [None]: ", START_URL + "/")  # as tutorials show it
+    term.answer("SSO region [None]: ", "sso:account:access")
+    term.expect("'sso:account:access' is not a region name: expected a Region code such as")
+    term.answer("SSO region [None]: ", "ap-northeast-9")
+    term.expect(
+        "The region ap-northeast-9 has no IAM Identity Center endpoint; regions like it that "
+        "have one: ap-northeast-1, ap-northeast-2, ap-northeast-3"
+    )
+    term.expect("SSO region [None]: ")
+    term.send("ap-nor\t")
+    term.expect("SSO region [None]: ap-northeast-")
+    screen = term.screen()
+    assert screen[-2].split() == ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"]
+    assert screen[-1] == "SSO region [None]: ap-northeast-"
+    term.send("1\r")
+    term.answer("SSO registration scopes [sso:account:access]: ", "")
+    term.expect("Completed configuring SSO session: team")
+    term.expect("ssod login --sso-session team")
+    assert term.finish() == 0, term.output
+    assert "Successfully logged into" not in term.output  # like the CLI: no login here
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        "[sso-session team]\n"
+        f"sso_start_url = {START_URL}/\n"
+        "sso_region = ap-northeast-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    full, _ = botocore_view(ssod_daemon, "dev")
+    assert full["sso_sessions"]["team"]["sso_start_url"] == START_URL + "/"
+    names = {s["name"] for s in ssod_daemon.request(Op.STATUS)["sessions"]}
+    assert "team" in names  # the daemon was told to reload
+
+
+def test_sso_session_flags_update_in_place(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    # A flag before the form word counts too.
+    out = ssod_daemon.ssod(
+        "configure", "--non-interactive", "sso-session", "--sso-session", "corp",
+        "--sso-region", "eu-west-1",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Completed configuring SSO session: corp" in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG.replace(
+        "sso_region = us-east-1", "sso_region = eu-west-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "code", "message"),
+    [
+        ("ap-northeast-3", 0, "Completed configuring SSO session: new"),
+        ("ap-northeast-9", EXIT_USAGE, "has no IAM Identity Center endpoint"),
+        ("sso:account:access", EXIT_USAGE, "is not a region name"),
+    ],
+)
+def test_sso_session_without_a_daemon(
+    ssod_daemon: DaemonHarness, region: str, code: int, message: str
+) -> None:
+    """No daemon runs: the region list shipped with ssod decides (no endpoint override here)."""
+    env = without_oidc_override(ssod_daemon)
+    args = ["configure", "sso-session", "--non-interactive", "--sso-session", "new"]
+    out = ssod_daemon.ssod(*args, "--sso-start-url", START_URL, "--sso-region", region, env=env)
+    assert out.returncode == code, out.stdout + out.stderr
+    assert message in out.stdout + out.stderr
+    added = f"[sso-session new]\nsso_start_url = {START_URL}\nsso_region = {region}\n"
+    added += "sso_registration_scopes = sso:account:access\n"
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (added if code == 0 else "")
+
+
+def test_sso_session_needs_a_name_non_interactively(ssod_daemon: DaemonHarness) -> None:
+    out = ssod_daemon.ssod("configure", "sso-session", "--non-interactive")
+    assert out.returncode == EXIT_USAGE
+    assert "--non-interactive needs --sso-session NAME" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--sso-start-url", "http://d-1234567890.awsapps.com/start"], "start URLs use https"),
+        (["--sso-region", "sso:account:access"], "is not a region name"),
+        (["--region", "default"], "is not a region name"),
+        (["--output", "jsno"], "expected one of json, yaml, yaml-stream, text, table, off"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_runs(
+    ssod_daemon: DaemonHarness, flags: list[str], message: str
+) -> None:
+    for form in ([], ["sso-session"]):
+        if form and flags[0] in ("--region", "--output"):
+            continue  # profile settings: not flags of the sso-session form
+        out = ssod_daemon.ssod("configure", *form, "--non-interactive", *flags)
+        assert out.returncode == EXIT_USAGE, out.stderr
+        assert message in out.stderr
+
+
+def test_a_region_without_an_endpoint_fails_the_login_at_once(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.write_config(
+        STANDARD_CONFIG.replace("us-east-1\nsso_reg", "ap-northeast-9\nsso_reg")
+    )
+    without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("login", "--sso-session", "corp", "--use-device-code", env=NO_BROWSER)
+    assert out.returncode == EXIT_CONFIG, out.stdout + out.stderr
+    assert "the sso_region ap-northeast-9 of corp has no IAM Identity Center endpoint" in out.stderr
+    assert "EndpointConnectionError" not in out.stderr

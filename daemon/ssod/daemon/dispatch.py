@@ -41,6 +41,7 @@ class Dispatcher:
             Op.RELOAD: self._reload,
             Op.ENDPOINT: self._endpoint,
             Op.ROTATE_TOKEN: self._rotate_token,
+            Op.SSO_REGION: self._sso_region,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -149,3 +150,10 @@ class Dispatcher:
     async def _rotate_token(self, args: Mapping[str, object]) -> Result:
         await self._daemon.rotate_token()
         yield self._daemon.endpoint_info()
+
+    async def _sso_region(self, args: Mapping[str, object]) -> Result:
+        region = _str(args, "region") or ""
+        yield {
+            "region": region,
+            "identity_center": await self._daemon.aws.has_oidc_endpoint(region),
+        }

@@ -32,7 +32,7 @@ from ssod.daemon.tokencache import (
     format_timestamp,
     registration_cache_key,
 )
-from ssod.errors import LoginCancelled, LoginFailed, SsodError
+from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
 
 log = logging.getLogger("ssod.login")
 
@@ -157,6 +157,12 @@ class LoginManager:
     # -- registration --------------------------------------------------------------------
 
     async def _registration(self, spec: SessionSpec, flow: Flow) -> Registration:
+        if not await self._aws.has_oidc_endpoint(spec.region):
+            # Said now: botocore would build a host name for it and fail to connect, retrying.
+            raise ConfigError(
+                f"the sso_region {spec.region} of {spec.name} has no IAM Identity Center "
+                "endpoint: set it to the region of your Identity Center instance"
+            )
         session_name = spec.name if spec.refreshable else None
         configured = list(spec.scopes) or None
         key = registration_cache_key(spec.start_url, spec.region, configured, session_name)
