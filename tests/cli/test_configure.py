@@ -8,8 +8,16 @@ legacy form, Ctrl-C restoring the file, and ``ssod roles --write-profiles``.
 
 from __future__ import annotations
 
+import hashlib
+import http.server
+import json
 import os
+import shutil
 import signal
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -456,3 +464,107 @@ def test_a_region_without_an_endpoint_fails_the_login_at_once(ssod_daemon: Daemo
     assert out.returncode == EXIT_CONFIG, out.stdout + out.stderr
     assert "the sso_region ap-northeast-9 of corp has no IAM Identity Center endpoint" in out.stderr
     assert "EndpointConnectionError" not in out.stderr
+
+
+# -- a start URL on a domain of your own (a vanity URL), looked up over real https ------------
+
+PORTAL = "https://ssoins-1234567890abcdef.portal.eu-west-1.app.aws"
+
+
+class VanityHost:
+    """An https server on loopback that redirects to an AWS access portal, as a company's
+    own sign-in domain does; HEAD is refused (405) so the CLI's GET fallback is used too."""
+
+    def __init__(self, tmp: Path) -> None:
+        if shutil.which("openssl") is None:
+            pytest.skip("needs openssl to make a certificate")
+        self.cert, key = tmp / "cert.pem", tmp / "key.pem"
+        command = [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ]
+        command += ["-nodes", "-keyout", str(key), "-out", str(self.cert), "-days", "1"]
+        command += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        subprocess.run(command, check=True, capture_output=True)
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                seen.append(f"HEAD {self.path}")
+                self.send_response(405)
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                seen.append(f"GET {self.path}")
+                self.send_response(302)
+                self.send_header("Location", PORTAL + "/")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/start"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def vanity(tmp_path: Path, ssod_daemon: DaemonHarness) -> Iterator[VanityHost]:
+    host = VanityHost(tmp_path)
+    ssod_daemon.env["AWS_CA_BUNDLE"] = str(host.cert)  # trusted by the daemon only
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+def test_a_vanity_start_url_is_looked_up_at_login(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.write_config(STANDARD_CONFIG.replace(START_URL, vanity.url))
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("login", "--sso-session", "corp", "--use-device-code", env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # As `aws sso login`: the region of the portal is written, the configured URL is kept.
+    assert "SSO region updated to eu-west-1" in out.stdout
+    assert f"Successfully logged into Start URL: {vanity.url}" in out.stdout
+    assert vanity.requests == ["HEAD /start", "GET /start"]
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG.replace(
+        START_URL, vanity.url
+    ).replace("sso_region = us-east-1", "sso_region = eu-west-1")
+    # IAM Identity Center was sent the portal (normalised), never the vanity URL...
+    sent = {auth.start_url for auth in ssod_daemon.emulator.state.devices.values()}
+    assert sent == {PORTAL}
+    # ...while the token file keeps the configured one, under the session's key.
+    key = hashlib.sha1(b"corp").hexdigest()
+    token = json.loads((ssod_daemon.cache_dir / f"{key}.json").read_text())
+    assert (token["startUrl"], token["region"]) == (vanity.url, "eu-west-1")
+    assert ssod_daemon.request(Op.CREDENTIALS, profile="dev")["AccountId"] == "111111111111"
+
+
+def test_the_wizard_takes_the_region_a_vanity_url_leads_to(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "sso-session", "--non-interactive", "--sso-session", "mine"]
+    out = ssod_daemon.ssod(*args, "--sso-start-url", vanity.url)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{vanity.url} leads to {PORTAL}: using its SSO region eu-west-1." in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        f"[sso-session mine]\nsso_start_url = {vanity.url}\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )

@@ -24,6 +24,7 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.ENDPOINT: [{}],
     Op.ROTATE_TOKEN: [{}],
     Op.SSO_REGION: [{"region": "ap-northeast-1"}],
+    Op.START_URL: [{"start_url": "https://sso.example.com"}],
 }
 
 

@@ -8,7 +8,9 @@ Nothing is logged in. ``SessionQuestions`` is shared with ``configure_steps``: e
 completes on Tab as CLI v2's do (known session names, start URLs, Identity Center regions,
 scopes used before), and a region is checked twice: its form here, its endpoint by the daemon,
 which has botocore's endpoint data and sees ``AWS_ENDPOINT_URL_SSO_OIDC``. With no daemon
-running (this wizard needs none) the region list shipped with ssod decides.
+running (this wizard needs none) the region list shipped with ssod decides. A start URL on a
+domain of your own is looked up by the daemon, and the region of the portal it leads to is
+used without asking (CLI v2 2.35.13+, awscli/customizations/sso/resolve.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from ssod.client.configure_edit import ConfigEdit
 from ssod.client.configwriter import Update
 from ssod.client.ipc import IpcClient
 from ssod.client.prompt import Console, Validator
-from ssod.errors import BadRequest, ConfigError, DaemonUnavailable, SsodError, UsageError
+from ssod.errors import (
+    AwsUnavailable,
+    BadRequest,
+    ConfigError,
+    DaemonUnavailable,
+    SsodError,
+    UsageError,
+)
 from ssod.wire import Op
 
 DEFAULT_SCOPES = "sso:account:access"
@@ -79,6 +88,7 @@ class SessionQuestions:
         self._args = args
         self._console = console
         self._view = view
+        self._client = client
         self._regions = RegionCheck(client)
 
     def value(
@@ -136,9 +146,17 @@ class SessionQuestions:
             sorted(known),
         )
 
-    def sso_region(self, default: str | None) -> str:
-        """``SSO region``: a region name, and one with an IAM Identity Center endpoint."""
+    def sso_region(self, default: str | None, start_url: str) -> str:
+        """``SSO region``: a region name, and one with an IAM Identity Center endpoint.
+
+        Not asked when ``start_url`` is a vanity domain that leads to a regional portal, as
+        CLI v2 does (it looks the URL up; where that fails, it asks).
+        """
         args = self._args
+        if args.sso_region is None:
+            found = self._portal_region(start_url)
+            if found is not None:
+                return found
         if args.sso_region is None and not args.non_interactive:
             return self._console.ask(
                 "SSO region",
@@ -152,6 +170,26 @@ class SessionQuestions:
         problem = self._regions.problem(region)
         if problem is not None:
             raise UsageError(f"--sso-region {region}: {problem}")
+        return region
+
+    def _portal_region(self, start_url: str) -> str | None:
+        if self._client is None:
+            return None  # no daemon to look it up; the region is asked
+        try:
+            reply = self._client.request(Op.START_URL, start_url=start_url)
+        except BadRequest:
+            return None  # a daemon older than this client
+        except (ConfigError, AwsUnavailable) as err:
+            self._console.say(f"Could not look up the start URL ({err.message}).")
+            return None
+        if not reply.get("looked_up"):
+            return None  # an AWS access-portal URL, used as written
+        region = reply.get("region")
+        portal = reply.get("start_url")
+        if not isinstance(region, str) or not region:
+            self._console.say(f"{start_url} leads to {portal}.")
+            return None
+        self._console.say(f"{start_url} leads to {portal}: using its SSO region {region}.")
         return region
 
     def scopes(self, default: str) -> str:
@@ -191,7 +229,9 @@ class SessionWizard:
             existing = _single_line(view.sessions.get(name, {}))
             values = dict(existing)
             values["sso_start_url"] = ask.start_url(existing.get("sso_start_url"))
-            values["sso_region"] = ask.sso_region(existing.get("sso_region"))
+            values["sso_region"] = ask.sso_region(
+                existing.get("sso_region"), values["sso_start_url"]
+            )
             values["sso_registration_scopes"] = ask.scopes(
                 existing.get("sso_registration_scopes") or DEFAULT_SCOPES
             )

@@ -6,8 +6,8 @@ logged in even if a token is cached, defaults for the client region and output c
 profile being configured (``[default]`` when none is named). The daemon only knows sessions that
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a
 provisional profile, removed again); the profile comes last. Until that final write every exit
-path puts the file back as it was (``configure_edit``). The CLI's vanity start-URL resolution
-is not done here.
+path puts the file back as it was (``configure_edit``). The questions about the session are
+``configure_session``'s (shared with ``ssod configure sso-session``).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ class Steps:
     def _start_url_and_region(self) -> tuple[str, str]:
         have = self._existing
         url = self.ask.start_url(have.get("sso_start_url"))
-        region = self.ask.sso_region(have.get("sso_region"))
+        region = self.ask.sso_region(have.get("sso_region"), url)
         self.answers.start_url, self.answers.sso_region = url, region
         return url, region
 
