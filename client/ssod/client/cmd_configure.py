@@ -4,7 +4,8 @@ Owns the arguments (a flag for every prompt, for scripts, each checked as it is 
 one fails before anything is asked or written), the checks that prompts share with them, and
 the closing words. The steps and their order (protocols.md section 5.1) are in
 ``configure_steps``, the undoable edit of the config file in ``configure_edit``, the writing
-rules in ``configwriter`` and the prompts in ``prompt``. Registering imports nothing heavy.
+rules in ``configwriter`` and the prompts in ``prompt``. Registering imports nothing heavy (the
+region names, a tuple, complete the region flags in ``ssod completion``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import re
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ _SESSION_DESCRIPTION = (
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``ssod configure`` (and ``ssod configure sso-session``) to the command line."""
+    from ssod.client.regions import OUTPUT_FORMATS, REGIONS, SSO_REGIONS
+
     p = sub.add_parser("configure", help="create an SSO profile (like `aws configure sso`)")
     p.description = _DESCRIPTION
     named = _flag(check_name("profile"))
@@ -56,21 +59,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="write the legacy form (no sso-session: device code, no token refresh)",
     )
-    _session_arguments(p)
+    _session_arguments(p, SSO_REGIONS)
     p.add_argument("--account-id", metavar="ID", help="the AWS account of the profile")
     p.add_argument("--role-name", metavar="NAME", help="the role (permission set) of the profile")
-    p.add_argument(
+    region = p.add_argument(
         "--region",
         metavar="REGION",
         type=_flag(check_client_region),
         help="the profile's default client region",
     )
-    p.add_argument(
+    _complete(region, REGIONS)
+    output = p.add_argument(
         "--output",
         metavar="FORMAT",
         type=_flag(check_output),
         help="the profile's output format (json, yaml, yaml-stream, text, table, off)",
     )
+    _complete(output, OUTPUT_FORMATS)
     p.add_argument("--no-browser", action="store_true", help="print the login URL, open nothing")
     p.add_argument(
         "--use-device-code", action="store_true", help="log in with a device code, not PKCE"
@@ -79,7 +84,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--non-interactive", action="store_true", help="never prompt: take flags and defaults"
     )
     p.set_defaults(handler=_handle, form=None)
-    forms = p.add_subparsers(dest="form", metavar="FORM")
+    forms = p.add_subparsers(dest="form", metavar="[sso-session]", title="forms")
     s = forms.add_parser(
         "sso-session",
         help="create or update an sso-session only (like `aws configure sso-session`)",
@@ -94,32 +99,38 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=_flag(check_name("sso-session")),
         help="the [sso-session NAME] to write (default: asked)",
     )
-    _session_arguments(s)
+    _session_arguments(s, SSO_REGIONS)
     s.add_argument(
         "--non-interactive", action="store_true", help="never prompt: take flags and defaults"
     )
     s.set_defaults(handler=_handle_session)
 
 
-def _session_arguments(p: argparse.ArgumentParser) -> None:
+def _session_arguments(p: argparse.ArgumentParser, sso_regions: Sequence[str]) -> None:
     p.add_argument(
         "--sso-start-url",
         metavar="URL",
         type=_flag(check_start_url),
         help="the AWS access portal URL (https://...)",
     )
-    p.add_argument(
+    region = p.add_argument(
         "--sso-region",
         metavar="REGION",
         type=_flag(check_region),
         help="the IAM Identity Center region (e.g. us-east-1)",
     )
+    _complete(region, sso_regions)
     p.add_argument(
         "--scopes",
         metavar="LIST",
         type=_flag(check_scopes),
         help="registration scopes, comma-separated (default sso:account:access)",
     )
+
+
+def _complete(action: argparse.Action, words: Sequence[str]) -> None:
+    # The words `ssod completion` offers for a value that is checked, not restricted to them.
+    vars(action)["completions"] = tuple(words)
 
 
 _HOST = r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))$"
