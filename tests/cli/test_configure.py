@@ -74,8 +74,11 @@ def test_wizard_in_a_terminal_writes_what_the_aws_cli_writes(
     term.expect("filter: read (1 of 2)")
     term.send(ENTER)
     term.expect('Using the role name "ReadOnly"')
-    term.answer("Default client Region [None]: ", "us-west-2")
-    term.answer("CLI default output format (json if not specified) [None]: ", "json")
+    term.expect("Default client Region [None]: ")
+    term.send("us-we\t")  # Tab completes regions here too, and output formats below
+    term.expect("us-west-1  us-west-2")
+    term.send("2\r")
+    term.answer("CLI default output format (json if not specified) [None]: ", "js\t")
     term.answer("Profile name [ReadOnly-222222222222]: ", "my-dev")
     term.expect("aws s3 ls --profile my-dev")
     term.expect('eval "$(ssod env --profile my-dev)"')
@@ -567,4 +570,26 @@ def test_the_wizard_takes_the_region_a_vanity_url_leads_to(
     assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
         f"[sso-session mine]\nsso_start_url = {vanity.url}\nsso_region = eu-west-1\n"
         "sso_registration_scopes = sso:account:access\n"
+    )
+
+
+def test_configure_keeps_the_region_the_login_wrote(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "mine", "--profile", "mine"]
+    args += ["--sso-start-url", vanity.url, "--sso-region", "us-east-1", "--use-device-code"]
+    args += ["--account-id", "111111111111", "--role-name", "ReadOnly"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SSO region updated to eu-west-1" in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        "[sso-session mine]\n"
+        f"sso_start_url = {vanity.url}\n"
+        "sso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+        "[profile mine]\n"
+        "sso_session = mine\n"
+        "sso_account_id = 111111111111\n"
+        "sso_role_name = ReadOnly\n"
     )

@@ -257,7 +257,7 @@ def _configure_session(args: argparse.Namespace) -> int:
     console.say(
         f"\nCompleted configuring SSO session: {name}\n"
         "Run the following to login and refresh access token for this session:\n\n"
-        f"ssod login --sso-session {quoted}\n"
+        f"ssod login --sso-session {quoted}"
     )
     return 0
 
