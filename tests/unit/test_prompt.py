@@ -158,10 +158,11 @@ def test_tab_completes_like_the_aws_cli() -> None:
         # Nothing to complete: Tab inserts nothing at all (not spaces, not a tab).
         term.answer("Name [None]: ", "a\t\tb")
         term.expect("ANSWER='ab'")
-        assert term.finish() == 0, term.output
-    finally:
-        if term.proc.poll() is None:
-            term.proc.kill()
+    except BaseException:
+        term.proc.kill()
+        term.finish(5)
+        raise
+    assert term.finish() == 0, term.output
 
 
 def test_a_piped_tab_is_dropped() -> None:
