@@ -457,6 +457,19 @@ def test_bad_values_are_refused_before_anything_runs(
         assert message in out.stderr
 
 
+def test_configure_refuses_a_region_without_an_endpoint(ssod_daemon: DaemonHarness) -> None:
+    without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "new", "--sso-start-url"]
+    out = ssod_daemon.ssod(*args, START_URL, "--sso-region", "ap-northeast-9", env=NO_BROWSER)
+    assert out.returncode == EXIT_USAGE, out.stdout + out.stderr
+    assert (
+        "--sso-region ap-northeast-9: The region ap-northeast-9 has no IAM Identity" in out.stderr
+    )
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+    assert "op=login" not in ssod_daemon.log()  # refused before any login was tried
+
+
 def test_a_region_without_an_endpoint_fails_the_login_at_once(ssod_daemon: DaemonHarness) -> None:
     ssod_daemon.write_config(
         STANDARD_CONFIG.replace("us-east-1\nsso_reg", "ap-northeast-9\nsso_reg")
