@@ -155,8 +155,11 @@ class SessionQuestions:
         args = self._args
         if args.sso_region is None:
             found = self._portal_region(start_url)
-            if found is not None:
+            problem = self._regions.problem(found) if found is not None else None
+            if found is not None and problem is None:
                 return found
+            if problem is not None:
+                self._console.say(problem)
         if args.sso_region is None and not args.non_interactive:
             return self._console.ask(
                 "SSO region",
