@@ -27,6 +27,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 from ssod.errors import AwsUnavailable, ConfigError
 
@@ -166,17 +167,25 @@ async def resolve(start_url: str, configured_region: str | None, fetch: Fetch) -
 
 
 def http_fetch(timeout: float = TIMEOUT) -> Fetch:
-    """The real ``Fetch``: aiohttp, no redirects followed, AWS_CA_BUNDLE and proxies honoured."""
+    """The real ``Fetch``: aiohttp, no redirects followed, AWS_CA_BUNDLE and proxies honoured.
+
+    Proxies come from the environment as urllib (the CLI's client) reads them; aiohttp's own
+    ``trust_env`` is off because it would also send ``~/.netrc`` credentials to the host.
+    """
 
     async def fetch(method: str, url: str) -> tuple[int, str | None]:
         import aiohttp
 
         context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
         limits = aiohttp.ClientTimeout(total=timeout)
+        host = urlsplit(url).hostname or ""
+        proxy = None if proxy_bypass(host) else getproxies().get("https")
         try:
             async with (
-                aiohttp.ClientSession(timeout=limits, trust_env=True) as session,
-                session.request(method, url, allow_redirects=False, ssl=context) as reply,
+                aiohttp.ClientSession(timeout=limits) as session,
+                session.request(
+                    method, url, allow_redirects=False, ssl=context, proxy=proxy
+                ) as reply,
             ):
                 return reply.status, reply.headers.get("Location")
         except (aiohttp.ClientError, TimeoutError) as err:
