@@ -395,6 +395,22 @@ def test_sso_session_wizard_in_a_terminal(ssod_daemon: DaemonHarness) -> None:
     assert "team" in names  # the daemon was told to reload
 
 
+def test_sso_session_wizard_completes_names_and_offers_the_current_values(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    ssod_daemon.start()
+    term = Terminal(["configure", "sso-session"], {**ssod_daemon.env, **NO_BROWSER})
+    term.expect("SSO session name: ")
+    term.send("co\t\r")  # the only session starting with "co"
+    term.answer(f"SSO start URL [{START_URL}]: ", "")
+    term.answer("SSO region [us-east-1]: ", "")
+    term.expect("SSO registration scopes [sso:account:access]: ")
+    term.proc.send_signal(signal.SIGINT)  # Ctrl-C (the pty is not its controlling terminal)
+    assert term.finish() == 130, term.output
+    assert "configure cancelled" in term.output
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+
+
 def test_sso_session_flags_update_in_place(ssod_daemon: DaemonHarness) -> None:
     ssod_daemon.start()
     # A flag before the form word counts too.
