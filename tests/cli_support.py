@@ -1,18 +1,23 @@
-"""Helpers for the command-line tests: running ``ssod`` in the background, a fake browser.
+"""Helpers for the command-line tests: running ``ssod`` in the background or in a terminal.
 
 ``Spawned`` runs one ``ssod`` subprocess and collects its output line by line on threads, so a
-test can wait for "the URL was printed" while the command still runs (a login). ``fake_browser``
-writes a ``BROWSER`` program that records each URL and, if asked, fetches it the way a browser
-would (following the emulator's redirect to the daemon's callback).
+test can wait for "the URL was printed" while the command still runs (a login). ``Terminal``
+runs one in a pseudo-terminal, where prompts, menus and Tab behave as they do for a person.
+``fake_browser`` writes a ``BROWSER`` program that records each URL and, if asked, fetches it
+the way a browser would (following the emulator's redirect to the daemon's callback).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +41,7 @@ NO_BROWSER: dict[str, str] = {
 OVER_SSH = {**NO_BROWSER, "SSH_CONNECTION": "192.0.2.1 50000 192.0.2.2 22"}
 
 URL_RE = re.compile(r"^\s+(http://\S+)$", re.MULTILINE)
+_ESCAPES = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z~]|[()][A-Z0-9]|[=>])")
 
 
 class Spawned:
@@ -159,3 +165,73 @@ def wait_until(
 def path_with(directory: Path) -> str:
     """PATH with ``directory`` first."""
     return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+class Terminal:
+    """``ssod`` in a pseudo-terminal: wait for text, type answers, read everything it printed."""
+
+    def __init__(
+        self, args: list[str], env: Mapping[str, str], *, program: list[str] | None = None
+    ) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        command = program if program is not None else [sys.executable, "-m", "ssod.client.cli"]
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=dict(env),
+            start_new_session=True,
+        )
+        os.close(slave)
+        self._fd = master
+        self.output = ""
+        self._seen = 0
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self._fd], [], [], wait)
+        if not ready:
+            return True
+        try:
+            data = os.read(self._fd, 65536)
+        except OSError:  # EIO: the other end is closed
+            return False
+        self.output += data.decode("utf-8", errors="replace")
+        return bool(data)
+
+    def expect(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until ``text`` is printed after the last thing expected."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.output.find(text, self._seen)
+            if found >= 0:
+                self._seen = found + len(text)
+                return
+            if time.monotonic() > deadline or not self._read(0.1):
+                raise AssertionError(f"{text!r} not printed; the terminal shows:\n{self.output}")
+
+    def send(self, keys: str) -> None:
+        """Type ``keys``."""
+        os.write(self._fd, keys.encode())
+
+    def answer(self, prompt: str, reply: str) -> None:
+        """Wait for ``prompt`` and answer it."""
+        self.expect(prompt)
+        self.send(reply + "\r")
+
+    def screen(self) -> list[str]:
+        """The lines as a person sees them: escapes dropped, each line as its last redraw."""
+        text = _ESCAPES.sub("", self.output).replace("\x07", "")
+        return [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n")]
+
+    def finish(self, timeout: float = 30.0) -> int:
+        """Read to the end and return the exit code."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._read(0.1):
+            if self.proc.poll() is not None and not select.select([self._fd], [], [], 0.2)[0]:
+                break
+        try:
+            return self.proc.wait(max(0.1, deadline - time.monotonic()))
+        finally:
+            os.close(self._fd)

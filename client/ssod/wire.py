@@ -43,6 +43,8 @@ class Op(StrEnum):
     RELOAD = "reload"
     ENDPOINT = "endpoint"
     ROTATE_TOKEN = "rotate_token"  # noqa: S105 (an operation name, not a secret)
+    SSO_REGION = "sso_region"
+    START_URL = "start_url"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -79,6 +81,10 @@ OPS: Mapping[Op, OpSpec] = {
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),
+    #: Does this region have an IAM Identity Center (sso-oidc) endpoint, as the daemon sees it?
+    Op.SSO_REGION: OpSpec({"region": str}, required=frozenset({"region"})),
+    #: Where a start URL leads (a vanity domain is looked up, as `aws sso login` does).
+    Op.START_URL: OpSpec({"start_url": str}, required=frozenset({"start_url"})),
 }
 
 

@@ -8,23 +8,23 @@ legacy form, Ctrl-C restoring the file, and ``ssod roles --write-profiles``.
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
+import http.server
+import json
 import os
-import select
+import shutil
 import signal
-import struct
+import ssl
 import subprocess
-import sys
-import termios
-import time
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from cli_support import NO_BROWSER, fake_browser, opened, wait_until
+from cli_support import NO_BROWSER, Terminal, fake_browser, opened, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
 from ssod.errors import EXIT_CONFIG, EXIT_NO_DAEMON, EXIT_USAGE
 from ssod.wire import Op
@@ -32,68 +32,6 @@ from ssod.wire import Op
 START_URL = "https://d-1234567890.awsapps.com/start"
 LEGACY_URL = "https://d-9999999999.awsapps.com/start"
 DOWN, ENTER = "\x1b[B", "\r"
-
-
-class Terminal:
-    """``ssod`` in a pseudo-terminal: wait for text, type answers, read everything it printed."""
-
-    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ssod.client.cli", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=dict(env),
-            start_new_session=True,
-        )
-        os.close(slave)
-        self._fd = master
-        self.output = ""
-        self._seen = 0
-
-    def _read(self, wait: float) -> bool:
-        ready, _, _ = select.select([self._fd], [], [], wait)
-        if not ready:
-            return True
-        try:
-            data = os.read(self._fd, 65536)
-        except OSError:  # EIO: the other end is closed
-            return False
-        self.output += data.decode("utf-8", errors="replace")
-        return bool(data)
-
-    def expect(self, text: str, timeout: float = 30.0) -> None:
-        """Wait until ``text`` is printed after the last thing expected."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.output.find(text, self._seen)
-            if found >= 0:
-                self._seen = found + len(text)
-                return
-            if time.monotonic() > deadline or not self._read(0.1):
-                raise AssertionError(f"{text!r} not printed; the terminal shows:\n{self.output}")
-
-    def send(self, keys: str) -> None:
-        """Type ``keys``."""
-        os.write(self._fd, keys.encode())
-
-    def answer(self, prompt: str, reply: str) -> None:
-        """Wait for ``prompt`` and answer it."""
-        self.expect(prompt)
-        self.send(reply + ENTER)
-
-    def finish(self, timeout: float = 30.0) -> int:
-        """Read to the end and return the exit code."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._read(0.1):
-            if self.proc.poll() is not None and not select.select([self._fd], [], [], 0.2)[0]:
-                break
-        try:
-            return self.proc.wait(max(0.1, deadline - time.monotonic()))
-        finally:
-            os.close(self._fd)
 
 
 def botocore_view(harness: DaemonHarness, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -136,8 +74,11 @@ def test_wizard_in_a_terminal_writes_what_the_aws_cli_writes(
     term.expect("filter: read (1 of 2)")
     term.send(ENTER)
     term.expect('Using the role name "ReadOnly"')
-    term.answer("Default client Region [None]: ", "us-west-2")
-    term.answer("CLI default output format (json if not specified) [None]: ", "json")
+    term.expect("Default client Region [None]: ")
+    term.send("us-we\t")  # Tab completes regions here too, and output formats below
+    term.expect("us-west-1  us-west-2")
+    term.send("2\r")
+    term.answer("CLI default output format (json if not specified) [None]: ", "js\t")
     term.answer("Profile name [ReadOnly-222222222222]: ", "my-dev")
     term.expect("aws s3 ls --profile my-dev")
     term.expect('eval "$(ssod env --profile my-dev)"')
@@ -406,3 +347,278 @@ def test_ctrl_c_while_waiting_for_the_login_cancels_it(
     assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
     log_text = ssod_daemon.log()
     assert "op=cancel_login" in log_text and "outcome=login_cancelled" in log_text
+
+
+# -- ssod configure sso-session, and the region prompt ---------------------------------------
+
+
+def without_oidc_override(harness: DaemonHarness) -> dict[str, str]:
+    """The daemon's environment as on a real machine: botocore's own sso-oidc endpoints."""
+    harness.env.pop("AWS_ENDPOINT_URL_SSO_OIDC")
+    return harness.env
+
+
+def test_sso_session_wizard_in_a_terminal(ssod_daemon: DaemonHarness) -> None:
+    env = without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    term = Terminal(["configure", "sso-session"], {**env, **NO_BROWSER})
+    term.answer("SSO session name: ", "team")
+    term.answer("SSO start URL [None]: ", START_URL + "/")  # as tutorials show it
+    term.answer("SSO region [None]: ", "sso:account:access")
+    term.expect("'sso:account:access' is not a region name: expected a Region code such as")
+    term.answer("SSO region [None]: ", "ap-northeast-9")
+    term.expect(
+        "The region ap-northeast-9 has no IAM Identity Center endpoint; regions like it that "
+        "have one: ap-northeast-1, ap-northeast-2, ap-northeast-3"
+    )
+    term.expect("SSO region [None]: ")
+    term.send("ap-nor\t")
+    term.expect("SSO region [None]: ap-northeast-")
+    screen = term.screen()
+    assert screen[-2].split() == ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"]
+    assert screen[-1] == "SSO region [None]: ap-northeast-"
+    term.send("1\r")
+    term.answer("SSO registration scopes [sso:account:access]: ", "")
+    term.expect("Completed configuring SSO session: team")
+    term.expect("ssod login --sso-session team")
+    assert term.finish() == 0, term.output
+    assert "Successfully logged into" not in term.output  # like the CLI: no login here
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        "[sso-session team]\n"
+        f"sso_start_url = {START_URL}/\n"
+        "sso_region = ap-northeast-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    full, _ = botocore_view(ssod_daemon, "dev")
+    assert full["sso_sessions"]["team"]["sso_start_url"] == START_URL + "/"
+    names = {s["name"] for s in ssod_daemon.request(Op.STATUS)["sessions"]}
+    assert "team" in names  # the daemon was told to reload
+
+
+def test_sso_session_wizard_completes_names_and_offers_the_current_values(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    ssod_daemon.start()
+    term = Terminal(["configure", "sso-session"], {**ssod_daemon.env, **NO_BROWSER})
+    term.expect("SSO session name: ")
+    term.send("co\t\r")  # the only session starting with "co"
+    term.answer(f"SSO start URL [{START_URL}]: ", "")
+    term.answer("SSO region [us-east-1]: ", "")
+    term.expect("SSO registration scopes [sso:account:access]: ")
+    term.proc.send_signal(signal.SIGINT)  # Ctrl-C (the pty is not its controlling terminal)
+    assert term.finish() == 130, term.output
+    assert "configure cancelled" in term.output
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+
+
+def test_sso_session_flags_update_in_place(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    # A flag before the form word counts too.
+    out = ssod_daemon.ssod(
+        "configure", "--non-interactive", "sso-session", "--sso-session", "corp",
+        "--sso-region", "eu-west-1",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Completed configuring SSO session: corp" in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG.replace(
+        "sso_region = us-east-1", "sso_region = eu-west-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "code", "message"),
+    [
+        ("ap-northeast-3", 0, "Completed configuring SSO session: new"),
+        ("ap-northeast-9", EXIT_USAGE, "has no IAM Identity Center endpoint"),
+        ("sso:account:access", EXIT_USAGE, "is not a region name"),
+    ],
+)
+def test_sso_session_without_a_daemon(
+    ssod_daemon: DaemonHarness, region: str, code: int, message: str
+) -> None:
+    """No daemon runs: the region list shipped with ssod decides (no endpoint override here)."""
+    env = without_oidc_override(ssod_daemon)
+    args = ["configure", "sso-session", "--non-interactive", "--sso-session", "new"]
+    out = ssod_daemon.ssod(*args, "--sso-start-url", START_URL, "--sso-region", region, env=env)
+    assert out.returncode == code, out.stdout + out.stderr
+    assert message in out.stdout + out.stderr
+    added = f"[sso-session new]\nsso_start_url = {START_URL}\nsso_region = {region}\n"
+    added += "sso_registration_scopes = sso:account:access\n"
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (added if code == 0 else "")
+
+
+def test_sso_session_needs_a_name_non_interactively(ssod_daemon: DaemonHarness) -> None:
+    out = ssod_daemon.ssod("configure", "sso-session", "--non-interactive")
+    assert out.returncode == EXIT_USAGE
+    assert "--non-interactive needs --sso-session NAME" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--sso-start-url", "http://d-1234567890.awsapps.com/start"], "start URLs use https"),
+        (["--sso-region", "sso:account:access"], "is not a region name"),
+        (["--region", "default"], "is not a region name"),
+        (["--output", "jsno"], "expected one of json, yaml, yaml-stream, text, table, off"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_runs(
+    ssod_daemon: DaemonHarness, flags: list[str], message: str
+) -> None:
+    for form in ([], ["sso-session"]):
+        if form and flags[0] in ("--region", "--output"):
+            continue  # profile settings: not flags of the sso-session form
+        out = ssod_daemon.ssod("configure", *form, "--non-interactive", *flags)
+        assert out.returncode == EXIT_USAGE, out.stderr
+        assert message in out.stderr
+
+
+def test_configure_refuses_a_region_without_an_endpoint(ssod_daemon: DaemonHarness) -> None:
+    without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "new", "--sso-start-url"]
+    out = ssod_daemon.ssod(*args, START_URL, "--sso-region", "ap-northeast-9", env=NO_BROWSER)
+    assert out.returncode == EXIT_USAGE, out.stdout + out.stderr
+    assert (
+        "--sso-region ap-northeast-9: The region ap-northeast-9 has no IAM Identity" in out.stderr
+    )
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
+    assert "op=login" not in ssod_daemon.log()  # refused before any login was tried
+
+
+def test_a_region_without_an_endpoint_fails_the_login_at_once(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.write_config(
+        STANDARD_CONFIG.replace("us-east-1\nsso_reg", "ap-northeast-9\nsso_reg")
+    )
+    without_oidc_override(ssod_daemon)
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("login", "--sso-session", "corp", "--use-device-code", env=NO_BROWSER)
+    assert out.returncode == EXIT_CONFIG, out.stdout + out.stderr
+    assert "the sso_region ap-northeast-9 of corp has no IAM Identity Center endpoint" in out.stderr
+    assert "EndpointConnectionError" not in out.stderr
+
+
+# -- a start URL on a domain of your own (a vanity URL), looked up over real https ------------
+
+PORTAL = "https://ssoins-1234567890abcdef.portal.eu-west-1.app.aws"
+
+
+class VanityHost:
+    """An https server on loopback that redirects to an AWS access portal, as a company's
+    own sign-in domain does; HEAD is refused (405) so the CLI's GET fallback is used too."""
+
+    def __init__(self, tmp: Path) -> None:
+        if shutil.which("openssl") is None:
+            pytest.skip("needs openssl to make a certificate")
+        self.cert, key = tmp / "cert.pem", tmp / "key.pem"
+        command = [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ]
+        command += ["-nodes", "-keyout", str(key), "-out", str(self.cert), "-days", "1"]
+        command += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        subprocess.run(command, check=True, capture_output=True)
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                seen.append(f"HEAD {self.path}")
+                self.send_response(405)
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                seen.append(f"GET {self.path}")
+                self.send_response(302)
+                self.send_header("Location", PORTAL + "/")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/start"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def vanity(tmp_path: Path, ssod_daemon: DaemonHarness) -> Iterator[VanityHost]:
+    host = VanityHost(tmp_path)
+    ssod_daemon.env["AWS_CA_BUNDLE"] = str(host.cert)  # trusted by the daemon only
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+def test_a_vanity_start_url_is_looked_up_at_login(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.write_config(STANDARD_CONFIG.replace(START_URL, vanity.url))
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("login", "--sso-session", "corp", "--use-device-code", env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # As `aws sso login`: the region of the portal is written, the configured URL is kept.
+    assert "SSO region updated to eu-west-1" in out.stdout
+    assert f"Successfully logged into Start URL: {vanity.url}" in out.stdout
+    assert vanity.requests == ["HEAD /start", "GET /start"]
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG.replace(
+        START_URL, vanity.url
+    ).replace("sso_region = us-east-1", "sso_region = eu-west-1")
+    # IAM Identity Center was sent the portal (normalised), never the vanity URL...
+    sent = {auth.start_url for auth in ssod_daemon.emulator.state.devices.values()}
+    assert sent == {PORTAL}
+    # ...while the token file keeps the configured one, under the session's key.
+    key = hashlib.sha1(b"corp").hexdigest()
+    token = json.loads((ssod_daemon.cache_dir / f"{key}.json").read_text())
+    assert (token["startUrl"], token["region"]) == (vanity.url, "eu-west-1")
+    assert ssod_daemon.request(Op.CREDENTIALS, profile="dev")["AccountId"] == "111111111111"
+
+
+def test_the_wizard_takes_the_region_a_vanity_url_leads_to(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "sso-session", "--non-interactive", "--sso-session", "mine"]
+    out = ssod_daemon.ssod(*args, "--sso-start-url", vanity.url)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{vanity.url} leads to {PORTAL}: using its SSO region eu-west-1." in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        f"[sso-session mine]\nsso_start_url = {vanity.url}\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+
+
+def test_configure_keeps_the_region_the_login_wrote(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "mine", "--profile", "mine"]
+    args += ["--sso-start-url", vanity.url, "--sso-region", "us-east-1", "--use-device-code"]
+    args += ["--account-id", "111111111111", "--role-name", "ReadOnly"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SSO region updated to eu-west-1" in out.stdout
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
+        "[sso-session mine]\n"
+        f"sso_start_url = {vanity.url}\n"
+        "sso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+        "[profile mine]\n"
+        "sso_session = mine\n"
+        "sso_account_id = 111111111111\n"
+        "sso_role_name = ReadOnly\n"
+    )

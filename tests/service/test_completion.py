@@ -144,6 +144,26 @@ def test_bash_completes_commands_from_the_real_parser(tmp_path: Path, clean_envi
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
+        (["ssod", "configure", ""], ["sso-session"]),
+        (["ssod", "configure", "sso-session", "--sso-s"], ["--sso-session", "--sso-start-url"]),
+        (["ssod", "configure", "--sso-region", "ap-nor"], [f"ap-northeast-{n}" for n in "123"]),
+        (
+            ["ssod", "configure", "sso-session", "--sso-region", "us-gov-"],
+            ["us-gov-east-1", "us-gov-west-1"],
+        ),
+        (["ssod", "configure", "--region", "us-iso-e"], ["us-iso-east-1"]),  # any region
+        (["ssod", "configure", "--output", "y"], ["yaml", "yaml-stream"]),
+    ],
+)
+def test_bash_completes_configure_and_its_values(
+    tmp_path: Path, clean_environ: Path, words: list[str], expected: list[str]
+) -> None:
+    assert bash_complete(tmp_path, script("bash"), words, clean_environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
         (["ssod", "lo"], ["login", "logout"]),
         (["ssod", "daemon", "--log-level", ""], ["debug", "info"]),
         (["ssod", "daemon", "--log-level", "=", "d"], ["debug"]),

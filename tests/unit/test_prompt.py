@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import select
+import sys
 import termios
 import threading
 from collections.abc import Iterator
 
 import pytest
 
+from cli_support import Terminal
 from ssod.client.prompt import Console
 from ssod.errors import UsageError
 
@@ -125,3 +127,44 @@ def test_ctrl_c_in_the_menu(tty: tuple[Console, int, int]) -> None:
         con.choose(ITEMS)
     typist.join(5)
     assert termios.tcgetattr(slave) == before
+
+
+# -- Tab completion, with the real readline in a real pseudo-terminal -----------------------
+
+_ASKER = """
+from ssod.client.prompt import Console
+from ssod.client.regions import SSO_REGIONS
+con = Console()
+for text, words in (("SSO region", SSO_REGIONS), ("SSO region", SSO_REGIONS), ("Name", ())):
+    con.say("ANSWER=" + repr(con.ask(text, None, completions=words)))
+"""
+
+
+def test_tab_completes_like_the_aws_cli() -> None:
+    term = Terminal([], {**os.environ, "TERM": "xterm"}, program=[sys.executable, "-c", _ASKER])
+    try:
+        term.expect("SSO region [None]: ")
+        term.send("ap-nor\t")
+        term.expect("ap-northeast-3")
+        term.expect("SSO region [None]: ap-northeast-")  # the common part was typed for you
+        screen = term.screen()
+        assert screen[-1] == "SSO region [None]: ap-northeast-"
+        assert screen[-2].split() == ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"]
+        term.send("2\r")
+        term.expect("ANSWER='ap-northeast-2'")
+        # One match: completed in full, and no space after it (the X lands right behind).
+        term.answer("SSO region [None]: ", "us-gov-w\tX")
+        term.expect("ANSWER='us-gov-west-1X'")
+        # Nothing to complete: Tab inserts nothing at all (not spaces, not a tab).
+        term.answer("Name [None]: ", "a\t\tb")
+        term.expect("ANSWER='ab'")
+    except BaseException:
+        term.proc.kill()
+        term.finish(5)
+        raise
+    assert term.finish() == 0, term.output
+
+
+def test_a_piped_tab_is_dropped() -> None:
+    con, _ = console("ap-northeast-1\t\n")
+    assert con.ask("SSO region", None, completions=["ap-northeast-1"]) == "ap-northeast-1"

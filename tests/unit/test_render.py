@@ -314,6 +314,10 @@ def test_login_done_text_is_the_aws_cli_line() -> None:
     assert render.login_done_text({"start_url": "https://x/start"}) == (
         "Successfully logged into Start URL: https://x/start"
     )
+    # awscli/customizations/sso/login.py: the region note comes first.
+    assert render.login_done_text({"start_url": "https://x/", "region_updated": "eu-west-1"}) == (
+        "SSO region updated to eu-west-1\nSuccessfully logged into Start URL: https://x/"
+    )
 
 
 # -- shells ------------------------------------------------------------------------------------

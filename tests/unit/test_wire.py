@@ -23,6 +23,8 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.RELOAD: [{}],
     Op.ENDPOINT: [{}],
     Op.ROTATE_TOKEN: [{}],
+    Op.SSO_REGION: [{"region": "ap-northeast-1"}],
+    Op.START_URL: [{"start_url": "https://sso.example.com"}],
 }
 
 

@@ -4,7 +4,8 @@ Owns the arguments (a flag for every prompt, for scripts, each checked as it is 
 one fails before anything is asked or written), the checks that prompts share with them, and
 the closing words. The steps and their order (protocols.md section 5.1) are in
 ``configure_steps``, the undoable edit of the config file in ``configure_edit``, the writing
-rules in ``configwriter`` and the prompts in ``prompt``. Registering imports nothing heavy.
+rules in ``configwriter`` and the prompts in ``prompt``. Registering imports nothing heavy (the
+region names, a tuple, complete the region flags in ``ssod completion``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import re
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,8 +29,18 @@ _DESCRIPTION = (
 )
 
 
+_SESSION_DESCRIPTION = (
+    "Create or update an [sso-session NAME] section only, step by step like `aws configure "
+    "sso-session`: its start URL, region and registration scopes. No profile is written and "
+    "nothing is logged in: `ssod login --sso-session NAME` does that. Each prompt has a flag; "
+    "with --non-interactive nothing is asked and a missing answer is an error."
+)
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Add ``ssod configure`` to the command line."""
+    """Add ``ssod configure`` (and ``ssod configure sso-session``) to the command line."""
+    from ssod.client.regions import OUTPUT_FORMATS, REGIONS, SSO_REGIONS
+
     p = sub.add_parser("configure", help="create an SSO profile (like `aws configure sso`)")
     p.description = _DESCRIPTION
     named = _flag(check_name("profile"))
@@ -48,22 +59,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="write the legacy form (no sso-session: device code, no token refresh)",
     )
-    p.add_argument(
-        "--sso-start-url", metavar="URL", type=_flag(check_start_url), help="the portal URL"
-    )
-    p.add_argument(
-        "--sso-region", metavar="REGION", type=_flag(check_token), help="the Identity Center region"
-    )
-    p.add_argument(
-        "--scopes",
-        metavar="LIST",
-        type=_flag(check_scopes),
-        help="registration scopes, comma-separated (default sso:account:access)",
-    )
+    _session_arguments(p, SSO_REGIONS)
     p.add_argument("--account-id", metavar="ID", help="the AWS account of the profile")
     p.add_argument("--role-name", metavar="NAME", help="the role (permission set) of the profile")
-    p.add_argument("--region", metavar="REGION", help="the profile's default client region")
-    p.add_argument("--output", metavar="FORMAT", help="the profile's output format (json, text...)")
+    region = p.add_argument(
+        "--region",
+        metavar="REGION",
+        type=_flag(check_client_region),
+        help="the profile's default client region",
+    )
+    _complete(region, REGIONS)
+    output = p.add_argument(
+        "--output",
+        metavar="FORMAT",
+        type=_flag(check_output),
+        help="the profile's output format (json, yaml, yaml-stream, text, table, off)",
+    )
+    _complete(output, OUTPUT_FORMATS)
     p.add_argument("--no-browser", action="store_true", help="print the login URL, open nothing")
     p.add_argument(
         "--use-device-code", action="store_true", help="log in with a device code, not PKCE"
@@ -71,14 +83,65 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--non-interactive", action="store_true", help="never prompt: take flags and defaults"
     )
-    p.set_defaults(handler=_handle)
+    p.set_defaults(handler=_handle, form=None)
+    forms = p.add_subparsers(dest="form", metavar="[sso-session]", title="forms")
+    s = forms.add_parser(
+        "sso-session",
+        help="create or update an sso-session only (like `aws configure sso-session`)",
+    )
+    s.description = _SESSION_DESCRIPTION
+    # SUPPRESS: a flag given before the form word (`configure --non-interactive sso-session`)
+    # is kept, not reset to the default by the form's own parser.
+    s.argument_default = argparse.SUPPRESS
+    s.add_argument(
+        "--sso-session",
+        metavar="NAME",
+        type=_flag(check_name("sso-session")),
+        help="the [sso-session NAME] to write (default: asked)",
+    )
+    _session_arguments(s, SSO_REGIONS)
+    s.add_argument(
+        "--non-interactive", action="store_true", help="never prompt: take flags and defaults"
+    )
+    s.set_defaults(handler=_handle_session)
+
+
+def _session_arguments(p: argparse.ArgumentParser, sso_regions: Sequence[str]) -> None:
+    p.add_argument(
+        "--sso-start-url",
+        metavar="URL",
+        type=_flag(check_start_url),
+        help="the AWS access portal URL (https://...)",
+    )
+    region = p.add_argument(
+        "--sso-region",
+        metavar="REGION",
+        type=_flag(check_region),
+        help="the IAM Identity Center region (e.g. us-east-1)",
+    )
+    _complete(region, sso_regions)
+    p.add_argument(
+        "--scopes",
+        metavar="LIST",
+        type=_flag(check_scopes),
+        help="registration scopes, comma-separated (default sso:account:access)",
+    )
+
+
+def _complete(action: argparse.Action, words: Sequence[str]) -> None:
+    # The words `ssod completion` offers for a value that is checked, not restricted to them.
+    vars(action)["completions"] = tuple(words)
 
 
 _HOST = r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))$"
 
 
 def check_start_url(value: str) -> str | None:
-    """None for a usable start URL: botocore's ``is_valid_endpoint_url``, plus an http(s) scheme."""
+    """None for a usable start URL: botocore's ``is_valid_endpoint_url``, and https only.
+
+    The AWS CLI's prompt takes any scheme but its login refuses all but https
+    (awscli/customizations/sso/resolve.py), as IAM Identity Center does.
+    """
     from urllib.parse import urlsplit
 
     try:
@@ -86,15 +149,35 @@ def check_start_url(value: str) -> str | None:
         host = parts.hostname
     except ValueError:
         return "Not a valid Start URL"
-    good_host = host and re.match(_HOST, host.rstrip("."), re.IGNORECASE)
-    return None if parts.scheme in ("https", "http") and good_host else "Not a valid Start URL"
+    if not (host and re.match(_HOST, host.rstrip("."), re.IGNORECASE)):
+        if "://" not in value and check_start_url(f"https://{value}") is None:
+            return f"Not a valid Start URL: it starts with https://, as in https://{value}"
+        return "Not a valid Start URL"
+    if parts.scheme.lower() != "https":
+        return (
+            "Not a valid Start URL: IAM Identity Center start URLs use https, "
+            "like https://d-1234567890.awsapps.com/start"
+        )
+    return None
 
 
-def check_token(value: str) -> str | None:
-    """None for a non-empty value without whitespace (a region)."""
-    if not value:
-        return "A value is required"
-    return None if value.split() == [value] else "No spaces, please"
+def check_region(value: str) -> str | None:
+    """None for a region name (``us-east-1``); otherwise what is wrong with it."""
+    from ssod.client import regions
+
+    return regions.check_region(value)
+
+
+def check_client_region(value: str) -> str | None:
+    """Like ``check_region``, but nothing at all is fine too (no default client region)."""
+    return check_region(value) if value else None
+
+
+def check_output(value: str) -> str | None:
+    """None for one of the AWS CLI's output formats, or nothing."""
+    from ssod.client import regions
+
+    return regions.check_output(value)
 
 
 def check_scopes(value: str) -> str | None:
@@ -132,10 +215,18 @@ def _flag(check: Validator) -> Callable[[str], str]:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    return _cancellable(_configure, args)
+
+
+def _handle_session(args: argparse.Namespace) -> int:
+    return _cancellable(_configure_session, args)
+
+
+def _cancellable(main: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from ssod.client.common import run_command
 
     try:
-        return run_command(_configure, args)
+        return run_command(main, args)
     except KeyboardInterrupt:
         print("\nssod: configure cancelled; the config file was left as it was", file=sys.stderr)
         return 130
@@ -152,6 +243,22 @@ def _configure(args: argparse.Namespace) -> int:
         steps = Steps(args, console, client, paths.aws_config_file())
         answers = steps.run()
     _conclude(console, answers)
+    return 0
+
+
+def _configure_session(args: argparse.Namespace) -> int:
+    from ssod import paths
+    from ssod.client.configure_session import SessionWizard
+    from ssod.client.prompt import Console
+
+    console = Console()
+    name = SessionWizard(args, console, paths.aws_config_file()).run()
+    quoted = shlex.quote(name)
+    console.say(
+        f"\nCompleted configuring SSO session: {name}\n"
+        "Run the following to login and refresh access token for this session:\n\n"
+        f"ssod login --sso-session {quoted}"
+    )
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Owns ``extract(parser)``, which walks the parser (commands, options, which options take a value,
 choices, and which values are AWS profile or sso-session names or files) into frozen
-``Command`` trees, and the bash script rendered from that tree. ``completion_shells`` renders zsh
+``Command`` trees (an action's ``completions`` attribute, if set, completes like choices), and
+the bash script rendered from that tree. ``completion_shells`` renders zsh
 and fish from the same tree, so completions never drift from the real arguments. Pure: it reads
 argparse's private but long-stable ``_actions`` and does no I/O.
 """
@@ -65,7 +66,8 @@ def one_line(text: str | None) -> str:
 
 def _arg(action: argparse.Action) -> Arg:
     metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-    choices = tuple(str(c) for c in action.choices or ())
+    # ``completions``: words a command attaches to complete a value it does not restrict.
+    choices = tuple(str(c) for c in action.choices or getattr(action, "completions", None) or ())
     if action.dest == "profile":
         kind = PROFILE
     elif action.dest == "sso_session":

@@ -6,8 +6,8 @@ logged in even if a token is cached, defaults for the client region and output c
 profile being configured (``[default]`` when none is named). The daemon only knows sessions that
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a
 provisional profile, removed again); the profile comes last. Until that final write every exit
-path puts the file back as it was (``configure_edit``). The CLI's vanity start-URL resolution
-is not done here.
+path puts the file back as it was (``configure_edit``). The questions about the session are
+``configure_session``'s (shared with ``ssod configure sso-session``).
 """
 
 from __future__ import annotations
@@ -15,26 +15,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ssod.client import browser, configview, configwriter, render
-from ssod.client.cmd_configure import (
-    check_name,
-    check_scopes,
-    check_start_url,
-    check_token,
-)
+from ssod.client import browser, configview, configwriter, regions, render
+from ssod.client.cmd_configure import check_client_region, check_name, check_output
 from ssod.client.configure_edit import ConfigEdit
+from ssod.client.configure_session import DEFAULT_SCOPES, SessionQuestions, check_daemon_config
 from ssod.client.configwriter import Update
 from ssod.client.ipc import IpcClient
 from ssod.client.prompt import Console, Validator
 from ssod.errors import ConfigError, LoginRequired, RoleAccessDenied, SsodError, UsageError
 from ssod.wire import Op
 
-DEFAULT_SCOPES = "sso:account:access"
 #: A login waits for a person: the PKCE flow allows 10 minutes, a device code about as long.
 LOGIN_WAIT = 660.0
 #: Listing roles makes one AWS call per account: large organizations take a while.
@@ -75,12 +70,14 @@ class Steps:
         self._existing: Mapping[str, str] = {}
         self._session_values: dict[str, str] = {}
         self._settings: dict[str, str] = {}
+        self._ask: SessionQuestions | None = None
 
     def run(self) -> Answers:
         """Ask, log in, choose, and write the profile; returns what was written."""
-        self._check_daemon()
+        check_daemon_config(self._client, self._path)
         self._edit = edit = ConfigEdit(self._path)
         view = configview.parse(edit.original, str(self._path))
+        self._ask = SessionQuestions(self._args, self._console, view, self._client)
         self._existing = view.profiles.get(self._args.profile or "default", {})
         try:
             target, fresh = self._session(view)
@@ -96,15 +93,6 @@ class Steps:
         return self.answers
 
     # -- the daemon --------------------------------------------------------------------
-
-    def _check_daemon(self) -> None:
-        daemon = self._client.request(Op.STATUS).get("daemon")
-        theirs = daemon.get("config_file") if isinstance(daemon, dict) else None
-        if isinstance(theirs, str) and os.path.realpath(theirs) != os.path.realpath(self._path):
-            raise ConfigError(
-                f"the daemon reads {theirs} but this shell's config file is {self._path}: run "
-                "ssod configure with the daemon's AWS_CONFIG_FILE, or restart the daemon with yours"
-            )
 
     def _reload(self) -> None:
         reply = self._client.request(Op.RELOAD)
@@ -141,11 +129,20 @@ class Steps:
                 if event.get("event") == "verification":
                     self._show(event, plan)
                 elif event.get("event") == "done":
+                    self._region_updated(event.get("region_updated"))
                     self._console.say(render.login_done_text(event))
         except KeyboardInterrupt:
             with contextlib.suppress(SsodError):
                 self._client.request(Op.CANCEL_LOGIN, **target)
             raise
+
+    def _region_updated(self, region: object) -> None:
+        # The start URL led to a portal in another region and the daemon wrote it to the file
+        # (as `aws sso login` does): the final write must keep it, not put the old one back.
+        if isinstance(region, str) and region:
+            self.answers.sso_region = region
+            if "sso_region" in self._session_values:
+                self._session_values["sso_region"] = region
 
     def _show(self, event: Mapping[str, Any], plan: browser.BrowserPlan) -> None:
         # Only the run that started the flow opens a tab; one joining a running flow does not.
@@ -166,16 +163,11 @@ class Steps:
 
     # -- the session ---------------------------------------------------------------------
 
-    def _value(
-        self, text: str, flag: str, given: str | None, default: str | None, check: Validator
-    ) -> str:
-        if given is not None:
-            return given  # checked when the arguments were parsed
-        if self._args.non_interactive:
-            if default:
-                return default
-            raise UsageError(f"{text}: pass {flag}")
-        return self._console.ask(text, default, validate=check)
+    @property
+    def ask(self) -> SessionQuestions:
+        """The session questions (set once the config file has been read)."""
+        assert self._ask is not None
+        return self._ask
 
     def _session(self, view: configview.ConfigView) -> tuple[dict[str, str], bool]:
         args = self._args
@@ -186,12 +178,7 @@ class Steps:
         elif args.non_interactive:
             raise UsageError("--non-interactive needs --sso-session NAME (or --legacy)")
         else:
-            current = self._existing.get("sso_session")
-            fmt = None if current else "SSO session name (Recommended): "
-            named = check_name("sso-session")
-            name = self._console.ask(
-                "SSO session name", current, fmt=fmt, validate=lambda v: named(v) if v else None
-            )
+            name = self.ask.session_name(self._existing.get("sso_session"), required=False)
         if not name:
             self._console.say(
                 "WARNING: Configuring using legacy format (e.g. without an SSO session).\n"
@@ -228,29 +215,19 @@ class Steps:
         return {"sso_session": name}, False
 
     def _start_url_and_region(self) -> tuple[str, str]:
-        args, have = self._args, self._existing
-        url = self._value(
-            "SSO start URL",
-            "--sso-start-url",
-            args.sso_start_url,
-            have.get("sso_start_url"),
-            check_start_url,
-        )
-        region = self._value(
-            "SSO region", "--sso-region", args.sso_region, have.get("sso_region"), check_token
-        )
+        have = self._existing
+        url = self.ask.start_url(have.get("sso_start_url"))
+        region = self.ask.sso_region(have.get("sso_region"), url)
         self.answers.start_url, self.answers.sso_region = url, region
         return url, region
 
     def _new_session(self, name: str) -> tuple[dict[str, str], bool]:
         url, region = self._start_url_and_region()
-        scopes = self._value(
-            "SSO registration scopes", "--scopes", self._args.scopes, DEFAULT_SCOPES, check_scopes
-        )
+        scopes = self.ask.scopes(DEFAULT_SCOPES)
         self._session_values = {
             "sso_start_url": url,
             "sso_region": region,
-            "sso_registration_scopes": scopes or DEFAULT_SCOPES,
+            "sso_registration_scopes": scopes,
         }
         self._write_early(Update(configwriter.sso_session(name), self._session_values))
         return {"sso_session": name}, True
@@ -309,25 +286,44 @@ class Steps:
         self._console.say(f'Using the role name "{role}"')
         self.answers.account_id, self.answers.role_name = account_id, role
 
-    def _setting(self, key: str, text: str, given: str | None) -> None:
+    def _setting(
+        self,
+        key: str,
+        text: str,
+        given: str | None,
+        check: Validator,
+        completions: Sequence[str],
+    ) -> None:
         current = self._existing.get(key)
         if given is not None:
             value = given.strip()
         elif self._args.non_interactive:
             value = current or ""
         else:
-            value = self._console.ask(text, current)
+            # The current value stays even if ssod would refuse it: Enter changes nothing.
+            value = self._console.ask(
+                text,
+                current,
+                validate=lambda v: None if v == current else check(v),
+                completions=completions,
+            )
         if value:
             self._settings[key] = value
 
     def _profile_settings(self) -> None:
-        self._setting("region", "Default client Region", self._args.region)
+        self._setting(
+            "region",
+            "Default client Region",
+            self._args.region,
+            check_client_region,
+            regions.REGIONS,
+        )
         text = "CLI default output format (json if not specified)"
-        self._setting("output", text, self._args.output)
+        self._setting("output", text, self._args.output, check_output, regions.OUTPUT_FORMATS)
         default = f"{self.answers.role_name}-{self.answers.account_id}"
         name = self._args.profile
         if name is None:
-            name = self._value("Profile name", "--profile", None, default, check_name("profile"))
+            name = self.ask.value("Profile name", "--profile", None, default, check_name("profile"))
         self.answers.profile_name = name
 
     def _updates(self) -> list[Update]:

@@ -3,20 +3,23 @@
 In a terminal the menu is driven by the arrow keys and Enter (termios non-canonical mode, always
 restored), and typing filters it, which matters in organizations with hundreds of accounts;
 elsewhere (a pipe, a script) it is a numbered list read line by line. Line prompts read with
-``input()`` so a terminal gets line editing. Ctrl-C raises ``KeyboardInterrupt``; the end of
-input raises ``UsageError``. Knows nothing about AWS or the daemon.
+``input()`` so a terminal gets line editing (``readline``, imported only here: never on the
+``ssod credentials`` path), and Tab completes from the words the caller gives, as the AWS CLI
+v2's prompt does: a unique match is completed, several are listed at once, and Tab never
+inserts whitespace (where there is no readline, a typed Tab is dropped). Ctrl-C raises
+``KeyboardInterrupt``; the end of input raises ``UsageError``. Knows nothing about AWS or the
+daemon.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import select
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from ssod.errors import UsageError
 
@@ -39,6 +42,7 @@ class Console:
     def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
+        self._readline: Any = None  # the readline module, once a terminal prompt loaded it
         self._editing = False
 
     @property
@@ -59,11 +63,16 @@ class Console:
         *,
         fmt: str | None = None,
         validate: Validator | None = None,
+        completions: Sequence[str] = (),
     ) -> str:
-        """Prompt ``TEXT [DEFAULT]: `` (or ``fmt``); Enter keeps the default; re-ask if invalid."""
+        """Prompt ``TEXT [DEFAULT]: `` (or ``fmt``); Enter keeps the default; re-ask if invalid.
+
+        In a terminal, Tab completes the answer from ``completions``.
+        """
         prompt = fmt if fmt is not None else f"{text} [{default}]: "
         while True:
-            answer = (self._readline(prompt, text).strip() or default or "").strip()
+            line = self._read_line(prompt, text, completions).replace("\t", "")
+            answer = (line.strip() or default or "").strip()
             problem = validate(answer) if validate else None
             if problem is None:
                 return answer
@@ -87,13 +96,13 @@ class Console:
 
         return int(self.ask("", fmt=f"Choose 1-{len(items)}: ", validate=valid)) - 1
 
-    def _readline(self, prompt: str, text: str) -> str:
+    def _read_line(self, prompt: str, text: str, completions: Sequence[str]) -> str:
         if self.stdin is sys.stdin and self.stdout is sys.stdout:
             if self.is_terminal and not self._editing:
-                # Line editing and history for input(); absent on some builds.
-                with contextlib.suppress(ImportError):
-                    import readline  # noqa: F401
+                self._readline = _load_readline()
                 self._editing = True
+            if self._readline is not None:
+                _Completer(completions).install(self._readline)
             try:
                 line = input(prompt)
             except EOFError:
@@ -110,6 +119,41 @@ class Console:
         if not self.stdin.isatty():
             self.say()  # a piped answer is not echoed: end the prompt's line
         return line
+
+
+def _load_readline() -> Any:
+    """``readline`` set up for the wizard's prompts, or None where the build has none."""
+    try:
+        import readline
+    except ImportError:
+        return None
+    if "libedit" in (readline.__doc__ or ""):  # macOS's Python: libedit's own syntax
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+        # List every match on the first Tab, as the CLI's prompt shows them while typing.
+        readline.parse_and_bind("set show-all-if-ambiguous on")
+    # Answers have no spaces: the whole line is the word to complete (a region has '-').
+    readline.set_completer_delims("")
+    return readline
+
+
+class _Completer:
+    """A readline completer over a fixed list of words (prefix matches, in list order)."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self._words = list(dict.fromkeys(words))
+        self._matches: list[str] = []
+
+    def install(self, readline: Any) -> None:
+        # Each prompt starts fresh, as each of the CLI's prompts does: no earlier answers on Up.
+        readline.clear_history()
+        readline.set_completer(self.complete)
+
+    def complete(self, text: str, state: int) -> str | None:
+        if state == 0:
+            self._matches = [word for word in self._words if word.startswith(text)]
+        return self._matches[state] if state < len(self._matches) else None
 
 
 class _Menu:

@@ -369,5 +369,7 @@ def verification_text(
 
 
 def login_done_text(event: Mapping[str, Any]) -> str:
-    """The AWS CLI's success line (stdout)."""
-    return f"Successfully logged into Start URL: {event.get('start_url')}"
+    """The AWS CLI's success line (stdout), after its note of a region it rewrote."""
+    text = f"Successfully logged into Start URL: {event.get('start_url')}"
+    region = event.get("region_updated")
+    return f"SSO region updated to {region}\n{text}" if region else text

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ssod import paths
-from ssod.daemon import awsconfig, ecstoken
+from ssod.daemon import awsconfig, configsave, ecstoken
 from ssod.daemon.aws import AwsApi, BotocoreAws
 from ssod.daemon.awsconfig import AwsConfig
 from ssod.daemon.broker import Broker
@@ -39,6 +39,7 @@ from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
 from ssod.daemon.ownership import check_home_ownership
 from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.sessions import SessionSpec
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
 from ssod.daemon.watcher import Watcher
@@ -67,7 +68,13 @@ class Daemon:
             settings.policy,
             self.notifier,
         )
-        self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
+        self.logins = LoginManager(
+            self.aws,
+            self.cache,
+            self.broker.sessions,
+            self.clock,
+            region_changed=self._save_sso_region,
+        )
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
@@ -173,6 +180,16 @@ class Daemon:
         await self.broker.apply(config)
         for problem in config.problems:
             log.warning("event=config_problem error=%r", problem.message)
+
+    async def _save_sso_region(self, spec: SessionSpec, region: str) -> None:
+        """A login's start URL led to another region: write it, as ``aws sso login`` does."""
+        config = self.broker.config
+        if config is None:
+            return
+        path = self.settings.config_file
+        if await asyncio.to_thread(configsave.save_sso_region, path, config, spec, region):
+            log.info("event=sso_region_updated session=%s region=%s", spec.name, region)
+            await self.reload()
 
     def _config_changed(self) -> None:
         if self._reloading is not None and not self._reloading.done():

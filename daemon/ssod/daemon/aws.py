@@ -126,6 +126,8 @@ class AwsApi(Protocol):
 
     def oidc_endpoint(self, region: str) -> str: ...
 
+    async def has_oidc_endpoint(self, region: str) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -168,6 +170,7 @@ class BotocoreAws:
         self._session = _isolated_session()
         self._stack = AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._oidc_regions: frozenset[str] | None = None
         self._config = AioConfig(
             signature_version=UNSIGNED,
             connect_timeout=connect_timeout,
@@ -189,11 +192,30 @@ class BotocoreAws:
 
     def oidc_endpoint(self, region: str) -> str:
         """The sso-oidc base URL for ``region`` (the PKCE authorize URL is built on it)."""
-        override = os.environ.get("AWS_ENDPOINT_URL_SSO_OIDC") or os.environ.get("AWS_ENDPOINT_URL")
+        override = _oidc_override()
         if override:
             return override.rstrip("/")
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
         return f"https://oidc.{region}.{suffix}"
+
+    async def has_oidc_endpoint(self, region: str) -> bool:
+        """Whether sso-oidc calls for ``region`` can reach IAM Identity Center at all.
+
+        True for every region when an endpoint override is set (the emulator); otherwise the
+        region must be one botocore's endpoint data lists for sso-oidc in some partition (a
+        made-up ``ap-northeast-9`` would only fail later, as a connection error).
+        """
+        if _oidc_override():
+            return True
+        if self._oidc_regions is None:
+            session = self._session
+            found: set[str] = set()
+            for partition in session.get_available_partitions():
+                found.update(
+                    await session.get_available_regions("sso-oidc", partition_name=partition)
+                )
+            self._oidc_regions = frozenset(found)
+        return region in self._oidc_regions
 
     async def register_client(
         self,
@@ -381,6 +403,11 @@ class BotocoreAws:
         """Close every client and its connection pool."""
         self._clients.clear()
         await self._stack.aclose()
+
+
+def _oidc_override() -> str | None:
+    """The sso-oidc endpoint the environment sets, as botocore reads it (or None)."""
+    return os.environ.get("AWS_ENDPOINT_URL_SSO_OIDC") or os.environ.get("AWS_ENDPOINT_URL")
 
 
 def _isolated_session() -> AioSession:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from ssod.daemon import starturl
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
 from ssod.errors import BadRequest, LoginRequired, error_from_code
@@ -41,6 +43,8 @@ class Dispatcher:
             Op.RELOAD: self._reload,
             Op.ENDPOINT: self._endpoint,
             Op.ROTATE_TOKEN: self._rotate_token,
+            Op.SSO_REGION: self._sso_region,
+            Op.START_URL: self._start_url,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -149,3 +153,19 @@ class Dispatcher:
     async def _rotate_token(self, args: Mapping[str, object]) -> Result:
         await self._daemon.rotate_token()
         yield self._daemon.endpoint_info()
+
+    async def _sso_region(self, args: Mapping[str, object]) -> Result:
+        region = _str(args, "region") or ""
+        yield {
+            "region": region,
+            "identity_center": await self._daemon.aws.has_oidc_endpoint(region),
+        }
+
+    async def _start_url(self, args: Mapping[str, object]) -> Result:
+        url = _str(args, "start_url") or ""
+        if not starturl.needs_lookup(url):
+            yield {"start_url": url, "region": None, "looked_up": False}
+            return
+        portal = await self._daemon.logins.look_up(url)
+        region = starturl.region_in_host(urlsplit(portal).hostname or "")
+        yield {"start_url": portal, "region": region, "looked_up": True}

@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 
-from ssod.daemon import oidc
+from ssod.daemon import oidc, starturl
 from ssod.daemon.aws import AwsApi, OidcProblem
 from ssod.daemon.cachefiles import TokenCacheDir
 from ssod.daemon.model import Clock
@@ -32,7 +32,7 @@ from ssod.daemon.tokencache import (
     format_timestamp,
     registration_cache_key,
 )
-from ssod.errors import LoginCancelled, LoginFailed, SsodError
+from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
 
 #: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
 Obtained = tuple[SsoToken, timedelta]
@@ -54,6 +54,8 @@ class LoginRun:
 
     spec: SessionSpec
     flow: Flow
+    #: The start URL IAM Identity Center is sent: the configured one, or where a vanity one leads.
+    issuer: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
@@ -68,16 +70,28 @@ class LoginRun:
         return bool(self.history) and self.history[-1]["event"] in {"done", "failed"}
 
 
+RegionChanged = Callable[[SessionSpec, str], Awaitable[None]]
+
+
 class LoginManager:
     """Starts, shares and cancels login flows."""
 
     def __init__(
-        self, aws: AwsApi, cache: TokenCacheDir, sessions: SessionKeeper, clock: Clock
+        self,
+        aws: AwsApi,
+        cache: TokenCacheDir,
+        sessions: SessionKeeper,
+        clock: Clock,
+        *,
+        fetch: starturl.Fetch | None = None,
+        region_changed: RegionChanged | None = None,
     ) -> None:
         self._aws = aws
         self._cache = cache
         self._sessions = sessions
         self._clock = clock
+        self._fetch = fetch or starturl.http_fetch()
+        self._region_changed = region_changed
         self._runs: dict[str, LoginRun] = {}
 
     def start(self, spec: SessionSpec, *, use_device_code: bool) -> LoginRun:
@@ -106,6 +120,10 @@ class LoginManager:
         finally:
             run.listeners.discard(queue)
 
+    async def look_up(self, start_url: str) -> str:
+        """Where a vanity ``start_url`` leads (the lookup every login of it makes)."""
+        return await starturl.lookup(start_url, self._fetch)
+
     def running(self, key: str) -> bool:
         """Whether a flow for the session is in progress (``start`` would join it)."""
         run = self._runs.get(key)
@@ -129,7 +147,12 @@ class LoginManager:
 
     async def _drive(self, run: LoginRun) -> None:
         log.info("event=login_started session=%s flow=%s", run.spec.name, run.flow)
+        configured = run.spec.region
         try:
+            # As `aws sso login`: a vanity start URL is looked up each time (starturl.py).
+            resolved = await starturl.resolve(run.spec.start_url, configured, self._fetch)
+            run.issuer = resolved.url
+            run.spec = replace(run.spec, region=resolved.region)
             token, lifetime = await (self._pkce(run) if run.flow == "pkce" else self._device(run))
             await asyncio.to_thread(self._cache.write_token, run.spec.key, token)
         except asyncio.CancelledError:
@@ -143,14 +166,20 @@ class LoginManager:
             self._fail(run, LoginFailed(f"login for {run.spec.name} failed: {type(bug).__name__}"))
             return
         self._sessions.adopt(run.spec.key, token, lifetime)
-        run.emit(
-            {
-                "event": "done",
-                "session": run.spec.name,
-                "start_url": run.spec.start_url,
-                "expires_at": format_timestamp(token.expires_at),
-            }
-        )
+        done: dict[str, Any] = {
+            "event": "done",
+            "session": run.spec.name,
+            "start_url": run.spec.start_url,
+            "expires_at": format_timestamp(token.expires_at),
+        }
+        if run.spec.region != configured and self._region_changed is not None:
+            # Only after a successful login, as the CLI does; the token already says it.
+            try:
+                await self._region_changed(run.spec, run.spec.region)
+                done["region_updated"] = run.spec.region
+            except SsodError as err:
+                log.warning("event=region_not_saved session=%s error=%r", run.spec.name, err)
+        run.emit(done)
         log.info("event=login_done session=%s", run.spec.name)
 
     def _fail(self, run: LoginRun, err: SsodError) -> None:
@@ -159,7 +188,13 @@ class LoginManager:
 
     # -- registration --------------------------------------------------------------------
 
-    async def _registration(self, spec: SessionSpec, flow: Flow) -> Registration:
+    async def _registration(self, spec: SessionSpec, flow: Flow, issuer: str) -> Registration:
+        if not await self._aws.has_oidc_endpoint(spec.region):
+            # Said now: botocore would build a host name for it and fail to connect, retrying.
+            raise ConfigError(
+                f"the sso_region {spec.region} of {spec.name} has no IAM Identity Center "
+                "endpoint: set it to the region of your Identity Center instance"
+            )
         session_name = spec.name if spec.refreshable else None
         configured = list(spec.scopes) or None
         key = registration_cache_key(spec.start_url, spec.region, configured, session_name)
@@ -180,7 +215,7 @@ class LoginManager:
                     scopes,
                     grant_types=oidc.PKCE_GRANT_TYPES,
                     redirect_uris=[oidc.REDIRECT_URI_BASE],
-                    issuer_url=spec.start_url,
+                    issuer_url=issuer,
                 )
                 reg = Registration(
                     client_id=result.client_id,
@@ -222,10 +257,10 @@ class LoginManager:
 
     async def _device(self, run: LoginRun) -> Obtained:
         spec = run.spec
-        reg = await self._registration(spec, "device")
+        reg = await self._registration(spec, "device", run.issuer)
         try:
             auth = await self._aws.start_device_authorization(
-                spec.region, reg.client_id, reg.client_secret, spec.start_url
+                spec.region, reg.client_id, reg.client_secret, run.issuer
             )
         except OidcProblem as problem:
             raise LoginFailed(f"device authorization refused: {problem.kind}") from None
@@ -264,7 +299,7 @@ class LoginManager:
 
     async def _pkce(self, run: LoginRun) -> Obtained:
         spec = run.spec
-        reg = await self._registration(spec, "pkce")
+        reg = await self._registration(spec, "pkce", run.issuer)
         verifier = oidc.code_verifier()
         state = oidc.new_state()
         callback: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
