@@ -157,7 +157,13 @@ class Emulator:
 
 
 class Daemon(DaemonProcess):
-    """``ssod daemon`` as a subprocess in a workspace, pointed at an emulator, maybe pinned."""
+    """``ssod daemon`` as a subprocess in a workspace, pointed at a running emulator, maybe pinned.
+
+    ``start()`` returns the seconds from spawn until IPC ``status`` answered.
+    """
+
+    start_timeout = 60.0
+    poll_interval = 0.005  # start-up is measured: ask often
 
     def __init__(
         self,
@@ -167,22 +173,11 @@ class Daemon(DaemonProcess):
         cpu: int | None = None,
         command: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(ws.home, ws.runtime, ws.env(emulator.env), ws.root / "daemon.log")
+        assert emulator.proc is not None, "start the emulator first: the daemon needs its URL"
+        command = pinned(command or ssod_command("daemon", "--no-notify", *args), cpu)
+        super().__init__(ws.home, ws.runtime, ws.env(emulator.env), ws.root / "daemon.log", command)
         self.ws = ws
         self.emulator = emulator
-        self.command = pinned(command or ssod_command("daemon", "--no-notify", *args), cpu)
-
-    def start(
-        self,
-        *args: str,
-        command: Sequence[str] | None = None,
-        timeout: float = 60.0,
-        poll: float = 0.005,
-    ) -> float:
-        """Spawn the daemon; returns the seconds from spawn until IPC ``status`` answered."""
-        assert not args, "give the daemon's arguments to Daemon()"
-        self.env = self.ws.env(self.emulator.env)  # the emulator's port is known once it runs
-        return super().start(command=command or self.command, timeout=timeout, poll=poll)
 
     def log_in(self, sso_session: str) -> None:
         """Log ``sso_session`` in with the device flow (the emulator approves it)."""

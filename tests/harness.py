@@ -11,7 +11,7 @@ variables.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ __all__ = ["STANDARD_CONFIG", "DaemonHarness", "base_env"]
 class DaemonHarness(DaemonProcess):
     """A real ``ssod daemon`` subprocess in a temp HOME, and ways to talk to it."""
 
+    poll_interval = 0.05
+
     def __init__(
         self,
         *,
@@ -33,20 +35,9 @@ class DaemonHarness(DaemonProcess):
         env: dict[str, str],
         log_path: Path,
     ) -> None:
-        super().__init__(home, runtime, env, log_path)
+        command = ssod_command("daemon", "--log-level", "debug")
+        super().__init__(home, runtime, env, log_path, command)
         self.emulator = emulator
-
-    def start(
-        self,
-        *args: str,
-        command: Sequence[str] | None = None,
-        timeout: float = 20.0,
-        poll: float = 0.05,
-    ) -> float:
-        """Start the daemon (logging at debug level) and wait until it answers over IPC."""
-        return super().start(
-            "--log-level", "debug", *args, command=command, timeout=timeout, poll=poll
-        )
 
     def login(self, *, idle_timeout: float = 30.0, **args: Any) -> list[dict[str, Any]]:
         """Log in over IPC (profile ``dev`` unless told otherwise); returns the events."""

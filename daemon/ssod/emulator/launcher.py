@@ -113,13 +113,25 @@ def rss_kib(pid: int) -> int:
 
 
 class DaemonProcess:
-    """``ssod daemon`` as a subprocess in ``home``, logging to ``log_path``."""
+    """``ssod daemon`` (or ``command``) as a subprocess in ``home``, logging to ``log_path``."""
 
-    def __init__(self, home: Path, runtime: Path, env: dict[str, str], log_path: Path) -> None:
+    #: How long ``start`` waits for the first IPC answer, and how often it asks.
+    start_timeout = 20.0
+    poll_interval = 0.01
+
+    def __init__(
+        self,
+        home: Path,
+        runtime: Path,
+        env: dict[str, str],
+        log_path: Path,
+        command: Sequence[str] | None = None,
+    ) -> None:
         self.home = home
         self.runtime = runtime
         self.env = env
         self.log_path = log_path
+        self.command = list(command or ssod_command("daemon"))
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
 
@@ -148,27 +160,21 @@ class DaemonProcess:
         """Write ``~/.aws/config`` atomically."""
         write_config(self.home, text)
 
-    def start(
-        self,
-        *args: str,
-        command: Sequence[str] | None = None,
-        timeout: float = 20.0,
-        poll: float = 0.01,
-    ) -> float:
-        """Start ``ssod daemon ARGS`` (or ``command``) and wait until it answers ``status``.
+    def start(self, *args: str) -> float:
+        """Start the command with ``args`` appended and wait until it answers ``status``.
 
         Returns the seconds from spawn until it answered; raises DaemonFailed with its log.
         """
         self._log_file = self.log_path.open("ab")
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            list(command or ssod_command("daemon", *args)),
+            [*self.command, *args],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
                 raise DaemonFailed(f"the daemon exited with {self.proc.returncode}:\n{self.log()}")
@@ -178,7 +184,7 @@ class DaemonProcess:
             except DaemonUnavailable:
                 if time.monotonic() > deadline:
                     raise DaemonFailed(f"the daemon did not come up:\n{self.log()}") from None
-                time.sleep(poll)
+                time.sleep(self.poll_interval)
 
     def request(self, op: Op, *, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """One IPC request to the daemon; its reply."""
