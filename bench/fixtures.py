@@ -1,6 +1,6 @@
 """What every measurement starts from: its options, and an emulator plus a logged-in daemon.
 
-Owns the benchmark's standard ``~/.aws/config`` and the ``running_daemon`` context, which
+Owns the ``running_daemon`` context (with ssod's standard ``~/.aws/config``, the tests' too), which
 brings up the emulator (with its per-call latency) and the real daemon in a fresh workspace,
 logs the sso-sessions in and tears everything down afterwards, whatever happened.
 """
@@ -20,30 +20,12 @@ from bench.launcher import (
     Emulator,
     Workspace,
     pinned,
-    stop_process,
     wait_for_file,
     workspace,
 )
+from ssod.emulator.launcher import STANDARD_CONFIG, stop_process
 
-#: Two SSO profiles on one sso-session, as most users have.
-STANDARD_CONFIG = """\
-[profile dev]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = ReadOnly
-region = us-east-1
-
-[profile prod]
-sso_session = corp
-sso_account_id = 222222222222
-sso_role_name = Admin
-region = us-east-1
-
-[sso-session corp]
-sso_start_url = https://d-1234567890.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-"""
+__all__ = ["STANDARD_CONFIG", "Options", "Scene", "bare_twin", "fetch_body", "running_daemon"]
 
 #: The daemon's CPU and the load generator's when both are pinned (2 cores: one each).
 SERVER_CPU = 0
@@ -101,7 +83,7 @@ def running_daemon(
         try:
             daemon.start()
             for name in sessions:
-                daemon.login(name)
+                daemon.log_in(name)
             yield Scene(ws, emulator, daemon)
         finally:
             daemon.stop()

@@ -1,19 +1,17 @@
 """The processes a benchmark runs: the emulator and the real ``ssod daemon``, in a throwaway HOME.
 
-Owns spawning them (optionally pinned to one CPU with ``taskset``), waiting until each is ready,
-logging sessions in, reading a process's resident memory and CPU time from /proc, and stopping
-everything it started. Nothing of ssod's is mocked or run in the measuring process: the daemon
-is the program users run, reached over its real IPC socket and ECS endpoint. No secret is put in
-a process argument; the ECS token stays in its file.
+Starting the daemon and waiting for IPC is ``ssod.emulator.launcher``'s, shared with the tests;
+this adds what only benchmarks need: a workspace under /tmp, the emulator as a subprocess (so it
+never shares the measuring process's CPU), pinning to one CPU with ``taskset``, and reading a
+process's resident memory and CPU time from /proc. Nothing of ssod's is mocked or run in the
+measuring process. No secret is put in a process argument; the ECS token stays in its file.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,18 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ssod.client.ipc import IpcClient
+from ssod.emulator.launcher import (
+    DaemonProcess,
+    isolated_env,
+    rss_kib,
+    ssod_command,
+    stop_process,
+    write_config,
+)
 from ssod.emulator.remote import EmulatorRemote
-from ssod.errors import DaemonUnavailable
 from ssod.wire import Op
 
 #: Clock ticks per second of /proc/PID/stat utime and stime.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def ssod_command(*args: str) -> list[str]:
-    """``ssod ARGS`` run by this interpreter (the console script's exact code path)."""
-    return [sys.executable, "-m", "ssod.client.cli", *args]
 
 
 def pinned(command: Sequence[str], cpu: int | None) -> list[str]:
@@ -72,34 +71,20 @@ class Workspace:
         return self.root / "rt"
 
     @property
-    def config_file(self) -> Path:
-        """``~/.aws/config`` in the temp HOME."""
-        return self.home / ".aws" / "config"
-
-    @property
     def sso_cache(self) -> Path:
         """``~/.aws/sso/cache`` in the temp HOME."""
         return self.home / ".aws" / "sso" / "cache"
 
     def write_config(self, text: str) -> None:
         """Write ``~/.aws/config``."""
-        self.config_file.write_text(text)
+        write_config(self.home, text)
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """This process's environment without AWS/ssod settings, with HOME and the runtime dir."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSOD_", "BOTO_"))}
+        env = isolated_env(self.home, self.runtime, extra)
         # An installed ssod has its bytecode compiled (pip and pipx do it); a checkout run with
         # PYTHONDONTWRITEBYTECODE would recompile every module on every start and mislead.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env.update(
-            {
-                "HOME": str(self.home),
-                "SSOD_RUNTIME_DIR": str(self.runtime),
-                "SSOD_ECS_PORT": "0",
-                "SSOD_NOTIFY": "0",
-            }
-        )
-        env.update(extra or {})
         return env
 
     def remove(self) -> None:
@@ -115,17 +100,6 @@ def workspace() -> Iterator[Workspace]:
         yield ws
     finally:
         ws.remove()
-
-
-def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """SIGTERM ``proc`` and wait; SIGKILL it if it does not exit in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen[Any], what: str, timeout: float) -> str:
@@ -182,65 +156,32 @@ class Emulator:
             self.proc = None
 
 
-@dataclass
-class Daemon:
-    """``ssod daemon`` as a subprocess in a workspace, pointed at an emulator."""
+class Daemon(DaemonProcess):
+    """``ssod daemon`` as a subprocess in a workspace, pointed at a running emulator, maybe pinned.
 
-    ws: Workspace
-    emulator: Emulator
-    args: Sequence[str] = ()
-    cpu: int | None = None
-    command: Sequence[str] | None = None
-    proc: subprocess.Popen[bytes] | None = None
-    _log: Any = None
+    ``start()`` returns the seconds from spawn until IPC ``status`` answered.
+    """
 
-    @property
-    def endpoint(self) -> str:
-        """The daemon's IPC endpoint."""
-        return f"ipc://{self.ws.runtime / 'ipc'}"
+    start_timeout = 60.0
+    poll_interval = 0.005  # start-up is measured: ask often
 
-    @property
-    def pid(self) -> int:
-        """The daemon's process id (once started)."""
-        assert self.proc is not None
-        return self.proc.pid
+    def __init__(
+        self,
+        ws: Workspace,
+        emulator: Emulator,
+        args: Sequence[str] = (),
+        cpu: int | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        assert emulator.proc is not None, "start the emulator first: the daemon needs its URL"
+        command = pinned(command or ssod_command("daemon", "--no-notify", *args), cpu)
+        super().__init__(ws.home, ws.runtime, ws.env(emulator.env), ws.root / "daemon.log", command)
+        self.ws = ws
+        self.emulator = emulator
 
-    def start(self, timeout: float = 60.0) -> float:
-        """Spawn the daemon; returns the seconds from spawn until IPC ``status`` answered."""
-        command = list(self.command or ssod_command("daemon", "--no-notify", *self.args))
-        self._log = (self.ws.root / "daemon.log").open("ab")
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            pinned(command, self.cpu),
-            env=self.ws.env(self.emulator.env),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=self._log,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the daemon exited with {self.proc.returncode}: {self.log()}")
-            try:
-                self.request(Op.STATUS, timeout=2.0)
-                return time.perf_counter() - started
-            except DaemonUnavailable:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the daemon did not come up: {self.log()}") from None
-                time.sleep(0.005)
-
-    def request(self, op: Op, *, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
-        """One IPC request."""
-        with IpcClient(self.endpoint, timeout=timeout) as client:
-            return dict(client.request(op, **args))
-
-    def login(self, sso_session: str) -> None:
+    def log_in(self, sso_session: str) -> None:
         """Log ``sso_session`` in with the device flow (the emulator approves it)."""
-        with IpcClient(self.endpoint, timeout=30.0) as client:
-            for _ in client.stream(
-                Op.LOGIN, idle_timeout=30.0, sso_session=sso_session, use_device_code=True
-            ):
-                pass
+        self.login(sso_session=sso_session, use_device_code=True)
 
     def endpoint_info(self) -> dict[str, Any]:
         """The ECS base URL, credentials path and token file (and the token: keep it in memory)."""
@@ -266,28 +207,6 @@ class Daemon:
     def cpu_seconds(self) -> float:
         """User plus system CPU time the daemon has used so far."""
         return cpu_seconds(self.pid)
-
-    def log(self) -> str:
-        """The daemon's log so far (its tail)."""
-        path = self.ws.root / "daemon.log"
-        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
-
-    def stop(self) -> None:
-        """SIGTERM the daemon and wait for it."""
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` in KiB, from /proc/PID/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def cpu_seconds(pid: int) -> float:

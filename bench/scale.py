@@ -87,7 +87,7 @@ def measure(options: Options) -> Section:
         seed = Daemon(seed_ws, emulator)
         seed.start()
         with ThreadPoolExecutor(max_workers=MAX_SESSIONS) as pool:
-            list(pool.map(seed.login, [f"s{j:02d}" for j in range(MAX_SESSIONS)]))
+            list(pool.map(seed.log_in, [f"s{j:02d}" for j in range(MAX_SESSIONS)]))
         seed.stop()
         for profiles, sessions in COMBOS:
             ws = Workspace.create()

@@ -157,14 +157,6 @@ def notifications(record: Path) -> list[list[str]]:
     return [json.loads(line) for line in record.read_text().splitlines() if line]
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process, from /proc/PID/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
-
-
 @dataclass
 class EcsWatch:
     """Polls the ECS endpoint in a thread; keeps every answer that breaks the serving rules.

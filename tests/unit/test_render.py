@@ -91,6 +91,7 @@ STATUS: dict[str, Any] = {
         "config_file": "/home/u/.aws/config",
         "config_loaded_at": ts(-timedelta(hours=3)),
         "config_error": None,
+        "ecs_token_error": None,
         "something_new": "ignored",
     },
     "sessions": [
@@ -204,8 +205,10 @@ def test_status_text() -> None:
 
 
 def test_status_text_when_nothing_is_configured() -> None:
-    text = render.status_text({"daemon": {"config_error": "line 3: bad"}}, NOW)
+    daemon = {"config_error": "line 3: bad", "ecs_token_error": "/t/ecs-token: mode 0644"}
+    text = render.status_text({"daemon": daemon}, NOW)
     assert "  config error  line 3: bad" in text
+    assert "  ECS token     /t/ecs-token: mode 0644" in text
     assert "No SSO sessions are configured" in text
     assert "No SSO profiles are configured." in text
 

@@ -6,7 +6,7 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 ``ssod status --json`` prints exactly these keys (missing values are ``null``)::
 
     daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
-              config_loaded_at, config_error
+              config_loaded_at, config_error, ecs_token_error
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -35,6 +35,7 @@ DAEMON_KEYS = (
     "config_file",
     "config_loaded_at",
     "config_error",
+    "ecs_token_error",
 )
 SESSION_KEYS = (
     "name",
@@ -179,6 +180,8 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     ]
     if d["config_error"]:
         out.append(paint(f"  config error  {d['config_error']}", "red", color))
+    if d["ecs_token_error"]:
+        out.append(paint(f"  ECS token     {d['ecs_token_error']}", "red", color))
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")

@@ -4,7 +4,9 @@ Start order: runtime directory and single-instance lock, ECS token, config, brok
 endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the reverse: stop
 accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish, close AWS
 clients, remove the socket. SIGHUP reloads the config. A config that stops parsing keeps the
-last good one in service and shows the error in status.
+last good one in service and shows the error in status. The ECS token file is watched too: a
+token written there is served, a file made unsafe is reported in status until it is safe again,
+and a deleted file is replaced by a new token (as a restart would do).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +45,7 @@ from ssod.daemon.sessions import SessionSpec
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
 from ssod.daemon.watcher import Watcher
-from ssod.errors import ConfigError
+from ssod.errors import CacheError, ConfigError
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -78,19 +80,22 @@ class Daemon:
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
+        self._config_changed = Rerun(self.reload)
+        self._token_file_changed = Rerun(self.check_token_file)
         self.watcher = Watcher(
             settings.config_file,
             settings.cache_dir,
             self._config_changed,
             self.broker.sessions.cache_changed,
+            files={settings.token_file: self._token_file_changed},
             debounce=settings.debounce,
         )
         self._lock: InstanceLock | None = None
         self._started = time.time()
         self._started_mono = time.monotonic()
         self._config_error: str | None = None
+        self._token_error: str | None = None
         self._config_loaded_at: float | None = None
-        self._reloading: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -191,12 +196,6 @@ class Daemon:
             log.info("event=sso_region_updated session=%s region=%s", spec.name, region)
             await self.reload()
 
-    def _config_changed(self) -> None:
-        if self._reloading is not None and not self._reloading.done():
-            self._reloading.add_done_callback(lambda _t: self._config_changed())
-            return
-        self._reloading = asyncio.get_running_loop().create_task(self.reload())
-
     def config_info(self) -> dict[str, Any]:
         """The config file in service and its problems, for status and reload replies."""
         config = self.broker.config
@@ -221,7 +220,34 @@ class Daemon:
     async def rotate_token(self) -> None:
         """Replace the ECS token; shells that exported the old one must run `ssod env` again."""
         self._token = await asyncio.to_thread(ecstoken.rotate, self.settings.token_file)
+        self._token_error = None
         log.info("event=ecs_token_rotated")
+
+    async def check_token_file(self) -> None:
+        """Re-read the ECS token file after it changed on disk.
+
+        A token in a safe file is served (another ``ssod token rotate`` or a restore wrote it); an
+        unsafe file keeps the token in memory serving and is reported until it is safe again; a
+        deleted file gets a new token, as a restart would give.
+        """
+        path = self.settings.token_file
+        try:
+            token = await asyncio.to_thread(ecstoken.load_or_create, path)
+        except CacheError as err:
+            if err.message != self._token_error:
+                log.warning("event=ecs_token_file_unsafe error=%r", err.message)
+            self._token_error = err.message
+            return
+        except OSError as err:
+            self._token_error = f"{path}: the ECS token file cannot be read ({err.strerror})"
+            log.warning("event=ecs_token_file_unreadable error=%r", self._token_error)
+            return
+        if self._token_error is not None:
+            self._token_error = None
+            log.info("event=ecs_token_file_ok")
+        if token != self._token:
+            self._token = token
+            log.info("event=ecs_token_changed_on_disk")
 
     # -- status --------------------------------------------------------------------------
 
@@ -239,9 +265,35 @@ class Daemon:
                 "config_file": str(self.settings.config_file),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
                 "config_error": self._config_error,
+                "ecs_token_error": self._token_error,
             },
             **self.broker.status(),
         }
+
+
+class Rerun:
+    """Runs an async job when called; calls while it runs make one more run right after it."""
+
+    def __init__(self, job: Callable[[], Awaitable[None]]) -> None:
+        self._job = job
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def __call__(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self._job()
+            except Exception:  # a bug: say so, and keep serving
+                log.exception("event=internal_error job=%r", getattr(self._job, "__name__", "?"))
+            if not self._again:
+                return
 
 
 def format_timestamp_epoch(epoch: float) -> str:

@@ -221,7 +221,7 @@ class Broker:
         served.creds = creds
         served.issued_at = self._clock.now()
         served.fetches += 1
-        served.last_error = None
+        served.last_error = served.last_error_code = None
         log.info(
             "event=credentials_fetched profile=%s account=%s expires_at=%s",
             profile.name,

@@ -72,6 +72,7 @@ class SessionState:
     #: Why ``next_refresh`` is when it is, for ``ssod status``.
     refresh_why: str | None = None
     last_error: str | None = None
+    cache_error: str | None = None  # why the token file could not be read, until it can be
     failures: int = 0
     notified: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -342,9 +343,12 @@ class SessionKeeper:
         try:
             disk = await asyncio.to_thread(self._cache.read_token, state.spec.key)
         except TokenCacheError as err:
-            state.last_error = err.message
+            state.cache_error = err.message
             log.warning("event=cache_unreadable session=%s error=%r", state.spec.name, err.message)
             return
+        if state.cache_error is not None:  # fixed (or removed): the error is no longer true
+            state.cache_error = None
+            log.info("event=cache_readable session=%s", state.spec.name)
         ours = state.token
         if disk is None:
             return

@@ -42,7 +42,9 @@ def session_status(state: SessionState, now: datetime) -> dict[str, Any]:
         "last_refresh": _ts(state.last_refresh),
         "next_refresh": _ts(state.next_refresh),
         "next_refresh_reason": state.refresh_why,
-        "last_error": state.last_error,
+        # A token file that cannot be read is the most pressing error while it lasts; once the
+        # file reads again, whatever went wrong before (if anything) is the truth again.
+        "last_error": state.cache_error or state.last_error,
         "login_command": state.spec.login_hint,
     }
 

@@ -1,4 +1,4 @@
-"""Watches ~/.aws/config and the SSO token cache (watchdog), and tells the event loop.
+"""Watches ~/.aws/config, the SSO token cache and the ECS token file (watchdog), and tells the loop.
 
 It watches directories, not files, because editors save by writing a new file and renaming it
 over the old one; and for a config file that is a symlink (dotfile managers) it also watches
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -59,7 +59,10 @@ class _Handler(FileSystemEventHandler):
 
 
 class Watcher:
-    """Calls ``on_config()`` after config edits and ``on_cache(key)`` after token-file writes."""
+    """Calls ``on_config()`` after config edits and ``on_cache(key)`` after token-file writes.
+
+    ``files`` maps more single files (the ECS token file) to what to call when each changes.
+    """
 
     def __init__(
         self,
@@ -68,9 +71,11 @@ class Watcher:
         on_config: Callable[[], None],
         on_cache: Callable[[str], None],
         *,
+        files: Mapping[Path, Callable[[], None]] | None = None,
         debounce: float = 0.2,
     ) -> None:
         self._config_file = config_file
+        self._files = {os.path.abspath(path): call for path, call in (files or {}).items()}
         self._cache_dir = os.path.abspath(cache_dir)
         self._on_config = on_config
         self._on_cache = on_cache
@@ -86,7 +91,8 @@ class Watcher:
         self._config_paths = config_watch_paths(self._config_file)
         observer = Observer()
         handler = _Handler(self._from_thread)
-        dirs = {os.path.dirname(p) for p in self._config_paths} | {self._cache_dir}
+        dirs = {os.path.dirname(p) for p in (*self._config_paths, *self._files)}
+        dirs.add(self._cache_dir)
         for directory in sorted(dirs):
             if os.path.isdir(directory):
                 observer.schedule(handler, directory, recursive=False)
@@ -123,6 +129,10 @@ class Watcher:
     def _on_path(self, path: str) -> None:
         if relevant_config(path, self._config_paths):
             self._debounced("config", self._on_config)
+            return
+        on_file = self._files.get(os.path.abspath(path))
+        if on_file is not None:
+            self._debounced(f"file:{path}", on_file)
             return
         key = cache_key_of(path, self._cache_dir)
         if key is not None:
