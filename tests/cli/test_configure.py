@@ -612,13 +612,27 @@ def test_configure_keeps_the_region_the_login_wrote(
     out = ssod_daemon.ssod(*args, env=NO_BROWSER)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SSO region updated to eu-west-1" in out.stdout
+    # Written as the CLI orders it: the profile, then the session (with the new region).
     assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG + (
-        "[sso-session mine]\n"
-        f"sso_start_url = {vanity.url}\n"
-        "sso_region = eu-west-1\n"
-        "sso_registration_scopes = sso:account:access\n"
         "[profile mine]\n"
         "sso_session = mine\n"
         "sso_account_id = 111111111111\n"
         "sso_role_name = ReadOnly\n"
+        "[sso-session mine]\n"
+        f"sso_start_url = {vanity.url}\n"
+        "sso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
     )
+
+
+def test_a_failed_configure_undoes_the_region_the_login_wrote_too(
+    ssod_daemon: DaemonHarness, vanity: VanityHost
+) -> None:
+    ssod_daemon.start()
+    args = ["configure", "--non-interactive", "--sso-session", "mine", "--use-device-code"]
+    args += ["--sso-start-url", vanity.url, "--sso-region", "us-east-1"]
+    out = ssod_daemon.ssod(*args, env=NO_BROWSER)
+    assert out.returncode == EXIT_USAGE, out.stdout + out.stderr
+    assert "SSO region updated to eu-west-1" in out.stdout
+    assert "2 AWS accounts are available: pass --account-id" in out.stderr
+    assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG

@@ -404,3 +404,27 @@ def test_edit_rollback_never_loses_a_concurrent_change(tmp_path: Path) -> None:
     # Only the provisional profile goes; the session may be in use by the new profile now.
     assert path.read_text() == configwriter.remove_section(changed, profile("tmp"))
     assert "[sso-session new]" in path.read_text()
+
+
+def test_edit_adopts_the_region_the_daemon_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("# mine\n")
+    edit = ConfigEdit(path)
+    edit.write_early(SESSION)
+    region = Update(sso_session("new"), {"sso_region": "us-west-2"})
+    configwriter.save(path, configwriter.update_text(path.read_text(), region))  # the daemon
+    edit.followed(region)
+    edit.rollback()
+    assert path.read_text() == "# mine\n"  # counted as ours: undone with the rest
+
+
+def test_edit_does_not_adopt_anything_more(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    edit = ConfigEdit(path)
+    edit.write_early(SESSION)
+    region = Update(sso_session("new"), {"sso_region": "us-west-2"})
+    changed = configwriter.update_text(path.read_text(), region) + "[profile theirs]\n"
+    path.write_text(changed)
+    edit.followed(region)
+    edit.rollback()
+    assert path.read_text() == changed  # someone else's edit too: never lost

@@ -201,6 +201,9 @@ def test_session_keys_do_not_depend_on_the_url_form() -> None:
         ("x.us-east-1.portal.amazonaws.com", True),
         ("x.portal.amazonaws.eu", True),
         ("identitycenter.amazonaws.com", True),
+        ("identitycenter.us-gov.amazonaws.com", True),  # CLI 2.36.7 (protocols.md 5.2)
+        ("identitycenter.amazonaws.eu", True),
+        ("x.identitycenter.amazonaws.com", False),
         ("evilawsapps.com", False),
         ("awsapps.com.example.net", False),
         ("sso.example.com", False),

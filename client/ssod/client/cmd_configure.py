@@ -1,11 +1,12 @@
-"""``ssod configure``: the ``aws configure sso`` wizard, asking the daemon instead of AWS.
+"""``ssod configure`` and ``ssod configure sso-session``: the AWS CLI's two SSO wizards.
 
-Owns the arguments (a flag for every prompt, for scripts, each checked as it is parsed so a bad
-one fails before anything is asked or written), the checks that prompts share with them, and
-the closing words. The steps and their order (protocols.md section 5.1) are in
-``configure_steps``, the undoable edit of the config file in ``configure_edit``, the writing
-rules in ``configwriter`` and the prompts in ``prompt``. Registering imports nothing heavy (the
-region names, a tuple, complete the region flags in ``ssod completion``).
+Owns the arguments of both (a flag for every prompt, for scripts, each checked as it is parsed
+so a bad one fails before anything is asked or written), the checks that prompts share with
+them, and the closing words. The steps and their order (protocols.md section 5.1) are in
+``configure_steps`` and ``configure_session``, the undoable edit of the config file in
+``configure_edit``, the writing rules in ``configwriter``, the prompts in ``prompt`` and the
+region names in ``regions``. Registering imports nothing heavy (the region names, a tuple,
+complete the region flags in ``ssod completion``).
 """
 
 from __future__ import annotations

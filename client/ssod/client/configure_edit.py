@@ -36,6 +36,15 @@ class ConfigEdit:
         configwriter.save(self.path, text)
         self._written = text
 
+    def followed(self, update: Update) -> None:
+        """Another writer (the daemon) applied ``update`` to our early write: if the file is
+        exactly that now, it counts as ours, so ``commit`` and ``rollback`` work as before."""
+        if self._written is None:
+            return
+        expected = configwriter.update_text(self._written, update)
+        if configwriter.load(self.path) == expected:
+            self._written = expected
+
     def commit(self, updates: Sequence[Update]) -> None:
         """The final write: ``updates`` as the AWS CLI would apply them to the original file."""
         current = configwriter.load(self.path)

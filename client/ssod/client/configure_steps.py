@@ -129,20 +129,26 @@ class Steps:
                 if event.get("event") == "verification":
                     self._show(event, plan)
                 elif event.get("event") == "done":
-                    self._region_updated(event.get("region_updated"))
+                    self._region_updated(event.get("region_updated"), target)
                     self._console.say(render.login_done_text(event))
         except KeyboardInterrupt:
             with contextlib.suppress(SsodError):
                 self._client.request(Op.CANCEL_LOGIN, **target)
             raise
 
-    def _region_updated(self, region: object) -> None:
+    def _region_updated(self, region: object, target: Mapping[str, str]) -> None:
         # The start URL led to a portal in another region and the daemon wrote it to the file
         # (as `aws sso login` does): the final write must keep it, not put the old one back.
-        if isinstance(region, str) and region:
-            self.answers.sso_region = region
-            if "sso_region" in self._session_values:
-                self._session_values["sso_region"] = region
+        if not isinstance(region, str) or not region:
+            return
+        self.answers.sso_region = region
+        if "sso_session" in target:
+            self._session_values["sso_region"] = region
+            section = configwriter.sso_session(target["sso_session"])
+        else:
+            section = configwriter.profile(target["profile"])
+        assert self._edit is not None
+        self._edit.followed(Update(section, {"sso_region": region}))
 
     def _show(self, event: Mapping[str, Any], plan: browser.BrowserPlan) -> None:
         # Only the run that started the flow opens a tab; one joining a running flow does not.

@@ -4,8 +4,9 @@ Read from awscli/customizations/sso/resolve.py (``resolve_start_url``) and its c
 (``sso/login.py``, ``configure/sso_commands.py``):
 
 * Only ``https`` is accepted ("The sso_start_url must use the https scheme.").
-* An AWS-owned host (``*.awsapps.com``, ``*.awsapps.cn``, ``*.app.aws``, ``*.portal.amazonaws.com``
-  and their China and EU forms, or exactly ``identitycenter.amazonaws.com[.cn]``) is used
+* An AWS-owned host (``*.awsapps.com``, ``*.awsapps.cn``, ``*.app.aws``,
+  ``*.portal.amazonaws.com`` and their China and EU forms, or exactly
+  ``identitycenter.amazonaws.com[.cn|.eu]`` or ``identitycenter.us-gov.amazonaws.com``) is used
   **exactly as written**, a trailing ``/`` or ``#/`` included, with the configured region.
 * Any other host (a vanity domain of your own) is resolved: ``HEAD`` (``GET`` after 405 or
   501), at most one redirect taken, the target normalised (host lower-cased, default port,
@@ -41,7 +42,13 @@ _AWS_OWNED_SUFFIXES = (
     ".awsapps.com",
     ".awsapps.cn",
 )
-_AWS_OWNED_EXACT = ("identitycenter.amazonaws.com", "identitycenter.amazonaws.com.cn")
+#: The last two are in CLI 2.36.7's list (protocols.md 5.2), newer than the resolve.py read here.
+_AWS_OWNED_EXACT = (
+    "identitycenter.amazonaws.com",
+    "identitycenter.amazonaws.com.cn",
+    "identitycenter.amazonaws.eu",
+    "identitycenter.us-gov.amazonaws.com",
+)
 _REGION_PATTERNS = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
