@@ -61,8 +61,15 @@ def revoke_and_wait_for_login_required(harness: DaemonHarness) -> None:
 
 
 def test_revoked_refresh_token_notifies_once(ssod_daemon: DaemonHarness, tmp_path: Path) -> None:
+    """Through notify-send, after the D-Bus call failed (a bus address where none listens)."""
     log = fake_notify_send(tmp_path)
-    ssod_daemon.env.update({"SSOD_NOTIFY": "1", "PATH": path_with(log.parent / "bin")})
+    ssod_daemon.env.update(
+        {
+            "SSOD_NOTIFY": "1",
+            "PATH": path_with(log.parent / "bin"),
+            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}",
+        }
+    )
     ssod_daemon.emulator.settings(token_lifetime=TOKEN_LIFETIME)
     ssod_daemon.start()
     revoke_and_wait_for_login_required(ssod_daemon)
@@ -74,6 +81,8 @@ def test_revoked_refresh_token_notifies_once(ssod_daemon: DaemonHarness, tmp_pat
     assert "corp" in text
     assert "ssod login --sso-session corp" in text
     assert "--app-name=ssod" in call
+    if shutil.which("gdbus"):
+        assert "event=notification_failed via=gdbus status=1" in ssod_daemon.log()
 
 
 def test_no_notify_flag_silences_the_desktop(ssod_daemon: DaemonHarness, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hardening.support import ecs_get, events, token_path, wait_until
+from hardening.support import ecs_get, events, other_tool_login, token_path, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
+from ssod.daemon.tokencache import serialize_token
 from ssod.wire import Op
 
 
@@ -64,6 +65,27 @@ def test_a_fixed_token_file_clears_the_session_error(ssod_daemon: DaemonHarness)
     assert after["token_expires_at"] == before["token_expires_at"]
     assert path.read_bytes() == good  # no refresh, no login wrote it
     assert events(ssod_daemon.log(), "cache_readable")
+
+
+def test_a_token_file_fixed_after_a_failed_request(ssod_daemon: DaemonHarness) -> None:
+    """Broken at start: the request says why; once fixed, neither session nor profile errs."""
+    ssod_daemon.emulator.settings(approve_delay=0)
+    path = token_path(ssod_daemon)
+    path.parent.mkdir(parents=True)
+    put(path, b"{")
+    ssod_daemon.start()
+    done = ssod_daemon.ssod("credentials", "--profile", "dev")
+    assert done.returncode == 4, done.stderr
+    assert "its token file cannot be read" in done.stderr and str(path) in done.stderr
+    status = status_json(ssod_daemon)
+    assert "not valid JSON" in corp(status)["last_error"]
+    (dev,) = (p for p in status["profiles"] if p["name"] == "dev")
+    assert "cannot be read" in dev["last_error"]
+
+    put(path, serialize_token(other_tool_login(ssod_daemon)))  # `aws sso login` mends it
+    status = until(ssod_daemon, lambda s: corp(s)["state"] == "ready" and s, "the session")
+    assert corp(status)["last_error"] is None
+    assert all(p["last_error"] is None for p in status["profiles"])
 
 
 def test_a_fixed_config_clears_its_error_and_problems(ssod_daemon: DaemonHarness) -> None:

@@ -81,7 +81,8 @@ class SessionState:
 
     def login_required_error(self, reason: str | None = None) -> LoginRequired:
         """The error clients get while this session has no usable token."""
-        why = reason or self.login_required or "not logged in"
+        unreadable = self.cache_error and f"its token file cannot be read: {self.cache_error}"
+        why = reason or self.login_required or unreadable or "not logged in"
         kind = "sso-session" if self.spec.refreshable else "SSO start URL"
         return LoginRequired(
             f"{kind} {self.spec.name} needs a login ({why}): run `{self.spec.login_hint}`"
