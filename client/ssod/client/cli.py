@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "logout": "cmd_logout",
     "status": "cmd_status",
     "env": "cmd_env",
+    "exec": "cmd_exec",
     "credentials": "cmd_credentials",
     "roles": "cmd_roles",
     "configure": "cmd_configure",

@@ -1,0 +1,49 @@
+"""``ssod exec``'s pure parts: the command's environment, its argv, and the nesting rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssod.client import cmd_exec
+from ssod.errors import UsageError
+
+
+def test_child_environment_drops_what_would_win_and_adds_the_profile() -> None:
+    environ = {name: "x" for name in cmd_exec.OVERRIDING} | {"PATH": "/bin", "AWS_REGION": "old"}
+    env = cmd_exec.child_environment(environ, [("AWS_REGION", "new"), ("A", "b")], "dev")
+    assert env == {"PATH": "/bin", "AWS_REGION": "new", "A": "b", "SSOD_PROFILE": "dev"}
+    # Without a region of its own, the profile leaves the caller's region alone.
+    assert cmd_exec.child_environment({"AWS_REGION": "old"}, [], "p")["AWS_REGION"] == "old"
+
+
+@pytest.mark.parametrize(
+    ("words", "environ", "argv"),
+    [
+        (["--", "ls", "-l"], {}, ["ls", "-l"]),
+        (["ls", "--", "x"], {}, ["ls", "--", "x"]),
+        (["--"], {"SHELL": "/bin/zsh"}, ["/bin/zsh"]),
+        ([], {"SHELL": "/bin/fish"}, ["/bin/fish"]),
+        ([], {}, ["/bin/sh"]),
+    ],
+)
+def test_command_argv(words: list[str], environ: dict[str, str], argv: list[str]) -> None:
+    assert cmd_exec.command_argv(words, environ) == argv
+
+
+@pytest.mark.parametrize(
+    ("outer", "profile", "force", "refused"),
+    [
+        (None, "dev", False, False),
+        ("dev", "dev", False, False),
+        ("dev", "prod", False, True),
+        ("dev", "prod", True, False),
+        ("", "prod", False, False),
+    ],
+)
+def test_nesting(outer: str | None, profile: str, force: bool, refused: bool) -> None:
+    environ = {} if outer is None else {"SSOD_PROFILE": outer}
+    if refused:
+        with pytest.raises(UsageError, match="--force"):
+            cmd_exec.refuse_nesting(environ, profile, force=force)
+    else:
+        cmd_exec.refuse_nesting(environ, profile, force=force)
