@@ -43,6 +43,7 @@ class Op(StrEnum):
     RELOAD = "reload"
     ENDPOINT = "endpoint"
     ROTATE_TOKEN = "rotate_token"  # noqa: S105 (an operation name, not a secret)
+    CONSOLE = "console"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -79,6 +80,11 @@ OPS: Mapping[Op, OpSpec] = {
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),
+    # A console sign-in URL; destination, region and duration as the user typed them.
+    Op.CONSOLE: OpSpec(
+        {"profile": str, "destination": str, "region": str, "duration": str},
+        required=frozenset({"profile"}),
+    ),
 }
 
 

@@ -23,6 +23,7 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.RELOAD: [{}],
     Op.ENDPOINT: [{}],
     Op.ROTATE_TOKEN: [{}],
+    Op.CONSOLE: [{"profile": "dev"}, {"profile": "dev", "destination": "s3", "duration": "1h"}],
 }
 
 

@@ -28,6 +28,7 @@ _COMMANDS: dict[str, str] = {
     "status": "cmd_status",
     "env": "cmd_env",
     "exec": "cmd_exec",
+    "console": "cmd_console",
     "credentials": "cmd_credentials",
     "roles": "cmd_roles",
     "configure": "cmd_configure",

@@ -86,14 +86,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ssod.client import cmd_env, common, shell
+    from ssod.client import cmd_env, cmd_login, common, shell
 
     profile = args.profile or common.default_profile()
     refuse_nesting(os.environ, profile, force=bool(args.force))
     argv = command_argv(args.command, os.environ)
     with common.connect() as client:
         served = cmd_env.lookup(client, profile, named=bool(args.profile))
-        ensure_signed_in(client, profile, login=not args.no_login)
+        cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         endpoint = credentials_endpoint(client, profile, served.endpoint)
     env = child_environment(os.environ, shell.env_vars(endpoint, profile, served.region), profile)
     # What still wins over the endpoint: a [default] profile with credentials of its own.
@@ -124,31 +124,6 @@ def command_argv(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     if argv:
         return argv
     return [environ.get("SHELL") or ("cmd.exe" if sys.platform == "win32" else "/bin/sh")]
-
-
-def ensure_signed_in(client: IpcClient, profile: str, *, login: bool) -> None:
-    """Make sure the daemon can serve ``profile``; run the login first if it needs one.
-
-    Asking for the credentials now also warms the daemon, so the command's first call is
-    answered from memory, and an access-denied role fails here, before the command starts.
-    """
-    from ssod.client.common import Target
-    from ssod.errors import LoginRequired
-    from ssod.wire import Op
-
-    try:
-        client.request(Op.CREDENTIALS, profile=profile)
-        return
-    except LoginRequired:
-        if not login:
-            raise
-        print(f"ssod: the session of profile {profile} needs a login: signing in.", file=sys.stderr)
-    from ssod.client import cmd_login
-
-    code = cmd_login.run_login(client, Target(profile=profile), done_to=sys.stderr)
-    if code != 0:
-        raise SystemExit(code)
-    client.request(Op.CREDENTIALS, profile=profile)
 
 
 def credentials_endpoint(

@@ -148,6 +148,31 @@ def _follow(
     return 0
 
 
+def ensure_signed_in(client: IpcClient, profile: str, *, login: bool) -> None:
+    """Make sure the daemon can serve ``profile``; run the login first if it needs one.
+
+    For commands that need credentials (``ssod exec``, ``ssod console``): asking for them now
+    also warms the daemon, and an access-denied role fails here, before anything starts. The
+    success line goes to stderr (stdout belongs to the command). ``login=False``: raise
+    ``LoginRequired`` instead.
+    """
+    from ssod.client.common import Target
+    from ssod.errors import LoginRequired
+    from ssod.wire import Op
+
+    try:
+        client.request(Op.CREDENTIALS, profile=profile)
+        return
+    except LoginRequired:
+        if not login:
+            raise
+        print(f"ssod: the session of profile {profile} needs a login: signing in.", file=sys.stderr)
+    code = run_login(client, Target(profile=profile), done_to=sys.stderr)
+    if code != 0:
+        raise SystemExit(code)
+    client.request(Op.CREDENTIALS, profile=profile)
+
+
 def _cancel(client: IpcClient, target: Target) -> None:
     """Ask the daemon to stop the flow; a second Ctrl-C or a silent daemon does not matter."""
     import contextlib

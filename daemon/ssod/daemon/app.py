@@ -33,6 +33,7 @@ from ssod.daemon.cachefiles import (
 )
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
+from ssod.daemon.federation import FederationClient
 from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
@@ -68,6 +69,7 @@ class Daemon:
             self.notifier,
         )
         self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
+        self.federation = FederationClient(settings.ca_bundle)
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
@@ -126,6 +128,7 @@ class Daemon:
         await self.broker.wait_idle()
         await self.broker.close()
         await self.notifier.drain()
+        await self.federation.close()
         await self.aws.close()
         if self._lock is not None:
             self._lock.release()

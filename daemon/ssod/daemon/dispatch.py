@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
-from ssod.errors import BadRequest, LoginRequired, error_from_code
+from ssod.errors import (
+    BadRequest,
+    FederationRefused,
+    LoginRequired,
+    SessionNotFound,
+    error_from_code,
+)
 from ssod.wire import Op, Request
 
 if TYPE_CHECKING:
@@ -41,6 +47,7 @@ class Dispatcher:
             Op.RELOAD: self._reload,
             Op.ENDPOINT: self._endpoint,
             Op.ROTATE_TOKEN: self._rotate_token,
+            Op.CONSOLE: self._console,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -149,3 +156,39 @@ class Dispatcher:
     async def _rotate_token(self, args: Mapping[str, object]) -> Result:
         await self._daemon.rotate_token()
         yield self._daemon.endpoint_info()
+
+    async def _console(self, args: Mapping[str, object]) -> Result:
+        from ssod.daemon import console
+        from ssod.daemon.tokencache import format_timestamp
+
+        name = _str(args, "profile") or ""
+        broker = self._daemon.broker
+        if broker.config is None:
+            raise SessionNotFound("no configuration loaded")
+        plan = console.plan(
+            name,
+            broker.config.profile(name),
+            broker.config.sso_root(name),
+            destination_arg=_str(args, "destination"),
+            region_arg=_str(args, "region"),
+            duration_arg=_str(args, "duration"),
+            endpoint_override=self._daemon.settings.signin_endpoint,
+        )
+        federation = self._daemon.federation
+        creds = await broker.credentials(name)
+        try:
+            token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+        except FederationRefused:
+            # Revoked or expired ahead of their time (a logout elsewhere, a clock off): once
+            # more with new ones; a second refusal is the answer.
+            broker.discard(name)
+            creds = await broker.credentials(name)
+            token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+        yield {
+            "url": console.login_url(plan.federation_url, plan.destination, token),
+            "destination": plan.destination,
+            "partition": plan.partition.name,
+            "region": plan.region,
+            "account_id": creds.account_id,
+            "expires_at": format_timestamp(creds.expiration),
+        }

@@ -77,6 +77,8 @@ def _sts_fault(kind: str, status: int) -> ServiceError:
 def _signin_fault(kind: str, status: int) -> ServiceError:
     if kind == "throttle":
         return SigninError("Rate exceeded", 429)
+    if status < 500:  # what the endpoint answers for credentials it will not federate
+        return SigninError("Invalid credentials parameter", status)
     return SigninError("Internal Server Error", status)
 
 
