@@ -135,7 +135,11 @@ def test_the_command_does_not_inherit_ignored_sigpipe(daemon: DaemonHarness) -> 
     assert not int(ignored, 16) & (1 << (signal.SIGPIPE - 1))
 
 
-def test_nested_exec_for_another_profile_is_refused_unless_forced(daemon: DaemonHarness) -> None:
+def test_nested_exec_for_another_profile_is_refused_unless_forced(
+    daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    script = tmp_path / "report.py"
+    script.write_text(REPORT)
     inner = [PY, "-m", "ssod.client.cli", "exec", "--profile", "prod", "--", "true"]
     nested = daemon.ssod("exec", "--profile", "dev", "--", *inner)
     assert nested.returncode == errors.EXIT_USAGE
@@ -145,6 +149,10 @@ def test_nested_exec_for_another_profile_is_refused_unless_forced(daemon: Daemon
     assert forced.returncode == 0, forced.stderr
     same = daemon.ssod("exec", "--profile", "dev", "--", *inner[:5], "dev", "--", "true")
     assert same.returncode == 0, same.stderr  # the same profile again changes nothing
+    # Inside, a command without --profile means the profile it runs under.
+    unnamed = daemon.ssod("exec", "--profile", "prod", "--", *inner[:4], "--", PY, str(script))
+    assert unnamed.returncode == 0, unnamed.stderr
+    assert json.loads(unnamed.stdout)["account"] == "222222222222"
 
 
 def test_a_needed_login_runs_first_unless_no_login(

@@ -47,3 +47,16 @@ def test_nesting(outer: str | None, profile: str, force: bool, refused: bool) ->
             cmd_exec.refuse_nesting(environ, profile, force=force)
     else:
         cmd_exec.refuse_nesting(environ, profile, force=force)
+
+
+@pytest.mark.parametrize(
+    ("environ", "profile"),
+    [
+        ({}, "default"),
+        ({"SSOD_PROFILE": "dev"}, "dev"),
+        ({"SSOD_PROFILE": "dev", "AWS_PROFILE": "prod"}, "prod"),
+        ({"AWS_PROFILE": "prod", "AWS_DEFAULT_PROFILE": "ops"}, "ops"),
+    ],
+)
+def test_profile_here(environ: dict[str, str], profile: str) -> None:
+    assert cmd_exec.profile_here(environ) == profile

@@ -62,10 +62,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ssod.client import browser, cmd_login, common
+    import os
+
+    from ssod.client import browser, cmd_exec, cmd_login, common
     from ssod.wire import Op
 
-    profile = args.profile or common.default_profile()
+    profile = args.profile or cmd_exec.profile_here(os.environ)
     wanted = {"destination": args.destination, "region": args.region, "duration": args.duration}
     with common.connect(timeout=CONSOLE_TIMEOUT) as client:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)

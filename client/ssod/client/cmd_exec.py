@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     from ssod.client import cmd_env, cmd_login, common, shell
 
-    profile = args.profile or common.default_profile()
+    profile = args.profile or profile_here(os.environ)
     refuse_nesting(os.environ, profile, force=bool(args.force))
     argv = command_argv(args.command, os.environ)
     with common.connect() as client:
@@ -101,6 +101,18 @@ def _main(args: argparse.Namespace) -> int:
     for note in cmd_env.precedence_notes(env, others):
         print(f"ssod: note: {note}", file=sys.stderr)
     return replace_process(argv, env)
+
+
+def profile_here(environ: Mapping[str, str]) -> str:
+    """The profile a command means without ``--profile``, inside ``ssod exec`` too.
+
+    ``AWS_DEFAULT_PROFILE``/``AWS_PROFILE`` as botocore reads them (``ssod exec`` removes both,
+    so inside it they are set only on purpose), then the ``ssod exec`` profile, then default.
+    """
+    from ssod.client.common import default_profile
+
+    named = environ.get("AWS_DEFAULT_PROFILE") or environ.get("AWS_PROFILE")
+    return named or environ.get(PROFILE_VARIABLE) or default_profile(environ)
 
 
 def refuse_nesting(environ: Mapping[str, str], profile: str, *, force: bool) -> None:
