@@ -66,6 +66,7 @@ def issued_secrets(state: EmulatorState) -> set[str]:
     found |= {auth.device_code for auth in state.devices.values()}
     for creds in state.creds.issued.values():
         found |= {creds.secret_access_key, creds.session_token}
+    found |= set(state.signin.grants)  # console sign-in tokens
     return found
 
 
@@ -120,6 +121,14 @@ def test_no_secret_in_logs_errors_status_or_argv(
             assert ssod_daemon.request(Op.CREDENTIALS, profile=profile)["AccessKeyId"]
             assert ecs_get(endpoint, profile)[0] == 200
         boto3_on_the_endpoint(ssod_daemon, endpoint)
+        # Console sign-in URLs: one refused by the sign-in endpoint first (and retried).
+        emulator.set_faults({"operation": "getSigninToken", "kind": "status", "status": 400})
+        with pytest.raises(SsodError) as refused:
+            ssod_daemon.request(Op.CONSOLE, profile="prod", timeout=30)
+        messages.append(refused.value.message)
+        emulator.clear_faults()
+        for profile in ("dev", "chained"):
+            assert "SigninToken=" in ssod_daemon.request(Op.CONSOLE, profile=profile)["url"]
         for token in ("wrong", endpoint["token"] + "x", ""):
             status, body = ecs_get(endpoint, "dev", token=token)
             assert status in (401, 403)
