@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     p.add_argument(
-        "--profile", metavar="NAME", help="profile to use (default: $AWS_PROFILE, then default)"
+        "--profile",
+        metavar="NAME",
+        help="profile to use (default: $AWS_PROFILE, then $SSOD_PROFILE, then default)",
     )
     p.add_argument(
         "--destination",

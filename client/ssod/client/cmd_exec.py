@@ -63,7 +63,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         usage="%(prog)s [-h] [--profile NAME] [--no-login] [--force] [-- COMMAND [ARGS ...]]",
     )
     p.add_argument(
-        "--profile", metavar="NAME", help="profile to use (default: $AWS_PROFILE, then default)"
+        "--profile",
+        metavar="NAME",
+        help="profile to use (default: $AWS_PROFILE, then $SSOD_PROFILE, then default)",
     )
     p.add_argument(
         "--no-login",
