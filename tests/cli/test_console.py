@@ -170,7 +170,10 @@ def test_refused_and_expired_credentials(daemon: DaemonHarness) -> None:
     daemon.emulator.set_faults(operation="getSigninToken", kind="status", status=400, count=2)
     refused = console(daemon, "--profile", "dev", "--print")
     assert refused.returncode == errors.EXIT_AWS
-    assert "the AWS sign-in endpoint refused the role credentials (HTTP 400)" in refused.stderr
+    assert (
+        "the AWS sign-in endpoint refused (HTTP 400) the credentials of profile dev, new ones too"
+        in refused.stderr
+    )
     assert refused.stdout == ""
     daemon.emulator.set_faults(operation="getSigninToken", kind="status", status=503, count=1)
     down = console(daemon, "--profile", "dev", "--print")

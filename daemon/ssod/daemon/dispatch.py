@@ -183,7 +183,13 @@ class Dispatcher:
             # more with new ones; a second refusal is the answer.
             broker.discard(name)
             creds = await broker.credentials(name)
-            token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+            try:
+                token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+            except FederationRefused as err:
+                raise FederationRefused(
+                    f"{err.message} of profile {name}, new ones too: the console cannot be "
+                    f"opened with them (`ssod status` shows the profile)"
+                ) from None
         yield {
             "url": console.login_url(plan.federation_url, plan.destination, token),
             "destination": plan.destination,

@@ -68,7 +68,7 @@ class FederationClient:
             raise AwsUnavailable(f"the AWS sign-in endpoint answered HTTP {status}")
         if status != 200:
             raise FederationRefused(
-                f"the AWS sign-in endpoint refused the role credentials (HTTP {status})"
+                f"the AWS sign-in endpoint refused (HTTP {status}) the credentials"
             )
         try:
             token = json.loads(body)["SigninToken"]
