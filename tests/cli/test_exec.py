@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli_support import NO_BROWSER, OVER_SSH, wait_until
-from harness import DaemonHarness
+from harness import STANDARD_CONFIG, DaemonHarness
 from ssod import errors
 
 PY = sys.executable
@@ -181,3 +181,23 @@ def test_unknown_profile_and_no_daemon(ssod_daemon: DaemonHarness) -> None:
     unknown = ssod_daemon.ssod("exec", "--profile", "nope", "--", "true")
     assert unknown.returncode == errors.EXIT_NOT_FOUND
     assert "nope" in unknown.stderr
+
+
+def test_a_default_profile_with_sso_settings_does_not_win(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    """SDKs use [default]'s SSO settings before the endpoint: exec names the profile instead."""
+    default = (
+        "[default]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n"
+    )
+    ssod_daemon.write_config(default + STANDARD_CONFIG)
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    script = tmp_path / "report.py"
+    script.write_text(REPORT)
+    out = ssod_daemon.ssod("exec", "--profile", "prod", "--", PY, str(script))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["account"] == "222222222222"
+    assert report["env"]["AWS_PROFILE"] == "prod"
+    assert "[default] has SSO settings of its own" in out.stderr

@@ -6,7 +6,9 @@ variable that would win over the endpoint in the SDKs' credential chains. On POS
 ``exec``s into the command: its exit status and signals (Ctrl-C) are the command's own, and
 ssod does not stay in between. A session that needs a login is signed in first, through the
 same flow as ``ssod login``, unless ``--no-login``. Nesting ``ssod exec`` for another profile
-is refused unless ``--force``: the inner shell would silently change accounts.
+is refused unless ``--force``: the inner shell would silently change accounts. When the config
+has a ``[default]`` profile with SSO settings, SDKs would use it before the endpoint, so the
+command then gets ``AWS_PROFILE`` naming its profile instead (same account, via the SSO cache).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ OVERRIDING = (
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 )
+
+DEFAULT_PROFILE = "default"
 
 #: The shell's conventions for a command that cannot run.
 EXIT_NOT_EXECUTABLE = 126
@@ -98,10 +102,15 @@ def _main(args: argparse.Namespace) -> int:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         endpoint = credentials_endpoint(client, profile, served.endpoint)
     env = child_environment(os.environ, shell.env_vars(endpoint, profile, served.region), profile)
-    # What still wins over the endpoint: a [default] profile with credentials of its own.
-    others = served.names - {profile}
-    for note in cmd_env.precedence_notes(env, others):
-        print(f"ssod: note: {note}", file=sys.stderr)
+    if DEFAULT_PROFILE in served.names - {profile}:
+        # SDKs would use [default]'s own SSO settings before the endpoint, and so the wrong
+        # account: name the profile instead (its SSO settings use the token cache ssod keeps).
+        env["AWS_PROFILE"] = profile
+        print(
+            f"ssod: note: [default] has SSO settings of its own, which SDKs use before the "
+            f"endpoint: AWS_PROFILE={profile} is set so that they use {profile}'s",
+            file=sys.stderr,
+        )
     return replace_process(argv, env)
 
 
