@@ -200,4 +200,18 @@ def test_a_default_profile_with_sso_settings_does_not_win(
     report = json.loads(out.stdout)
     assert report["account"] == "222222222222"
     assert report["env"]["AWS_PROFILE"] == "prod"
-    assert "[default] has SSO settings of its own" in out.stderr
+    assert "[default] has credentials of its own" in out.stderr
+
+
+def test_static_default_keys_do_not_win(daemon: DaemonHarness, tmp_path: Path) -> None:
+    """botocore reads ~/.aws/credentials before the endpoint too."""
+    credentials = daemon.home / ".aws" / "credentials"
+    credentials.write_text(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
+    script = tmp_path / "report.py"
+    script.write_text(REPORT)
+    out = daemon.ssod("exec", "--profile", "prod", "--", PY, str(script))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["account"] == "222222222222"

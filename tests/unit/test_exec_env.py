@@ -60,3 +60,23 @@ def test_nesting(outer: str | None, profile: str, force: bool, refused: bool) ->
 )
 def test_profile_here(environ: dict[str, str], profile: str) -> None:
     assert cmd_exec.profile_here(environ) == profile
+
+
+@pytest.mark.parametrize(
+    ("config", "credentials", "own"),
+    [
+        ("", "", False),
+        ("[default]\nregion = eu-west-1\noutput = json\n", "", False),
+        ("[default]\nsso_session = corp\n", "", True),
+        ("[profile default]\ncredential_process = x\n", "", True),
+        ("[ default ]\nrole_arn = arn:aws:iam::1:role/R\n", "", True),
+        ("[default]\n# aws_access_key_id = old\n", "", False),
+        ("[profile dev]\nsso_session = corp\n[default]\nregion = x\n", "", False),
+        ("", "[default]\naws_access_key_id = AKIA\n", True),
+        ("", "[dev]\naws_access_key_id = AKIA\n", False),
+        ("", "[profile default]\naws_access_key_id = AKIA\n", False),
+        ("[default\nbroken", "\x00\xff", False),
+    ],
+)
+def test_default_has_credentials(config: str, credentials: str, own: bool) -> None:
+    assert cmd_exec.default_has_credentials(config, credentials) is own

@@ -7,8 +7,9 @@ variable that would win over the endpoint in the SDKs' credential chains. On POS
 ssod does not stay in between. A session that needs a login is signed in first, through the
 same flow as ``ssod login``, unless ``--no-login``. Nesting ``ssod exec`` for another profile
 is refused unless ``--force``: the inner shell would silently change accounts. When the config
-has a ``[default]`` profile with SSO settings, SDKs would use it before the endpoint, so the
-command then gets ``AWS_PROFILE`` naming its profile instead (same account, via the SSO cache).
+or the shared credentials file has a ``[default]`` profile with credentials of its own, SDKs
+would use it before the endpoint, so the command then gets ``AWS_PROFILE`` naming its profile
+instead (same account, via the SSO token cache).
 """
 
 from __future__ import annotations
@@ -102,16 +103,72 @@ def _main(args: argparse.Namespace) -> int:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         endpoint = credentials_endpoint(client, profile, served.endpoint)
     env = child_environment(os.environ, shell.env_vars(endpoint, profile, served.region), profile)
-    if DEFAULT_PROFILE in served.names - {profile}:
-        # SDKs would use [default]'s own SSO settings before the endpoint, and so the wrong
+    if profile != DEFAULT_PROFILE and (
+        DEFAULT_PROFILE in served.names or default_has_credentials(*_aws_files(os.environ))
+    ):
+        # SDKs would use [default]'s own credentials before the endpoint, and so the wrong
         # account: name the profile instead (its SSO settings use the token cache ssod keeps).
         env["AWS_PROFILE"] = profile
         print(
-            f"ssod: note: [default] has SSO settings of its own, which SDKs use before the "
+            "ssod: note: [default] has credentials of its own, which SDKs use before the "
             f"endpoint: AWS_PROFILE={profile} is set so that they use {profile}'s",
             file=sys.stderr,
         )
     return replace_process(argv, env)
+
+
+#: Settings that give a profile credentials of its own, which SDKs use before the endpoint.
+_OWN_CREDENTIALS = frozenset(
+    {
+        "aws_access_key_id",
+        "credential_process",
+        "credential_source",
+        "role_arn",
+        "sso_account_id",
+        "sso_session",
+        "sso_start_url",
+        "web_identity_token_file",
+    }
+)
+
+
+def default_has_credentials(config_text: str, credentials_text: str) -> bool:
+    """Does ``[default]`` in the config or shared credentials file carry credentials?
+
+    A plain line scan (a broken file must not stop the command): section headers, then
+    ``key = value`` lines; ``[profile default]`` counts in the config file, as botocore reads it.
+    """
+    for text, names in (
+        (config_text, ("default", "profile default")),
+        (credentials_text, ("default",)),
+    ):
+        section = None
+        for raw in text.splitlines():
+            line = raw.strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = " ".join(line[1:-1].split())
+            elif section in names and not line.startswith(("#", ";")):
+                key = line.split("=", 1)[0].strip().lower() if "=" in line else ""
+                if key in _OWN_CREDENTIALS:
+                    return True
+    return False
+
+
+def _aws_files(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The texts of the AWS config and shared credentials files ("" when unreadable)."""
+    home = os.path.expanduser("~")
+    paths = (
+        environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config"),
+        environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(home, ".aws", "credentials"),
+    )
+    texts = []
+    for path in paths:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as f:
+                texts.append(f.read(4 * 1024 * 1024))
+        except OSError:
+            texts.append("")
+    return texts[0], texts[1]
 
 
 def profile_here(environ: Mapping[str, str]) -> str:
