@@ -128,11 +128,14 @@ def test_signals_reach_the_command_which_is_ssod_itself(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_the_command_does_not_inherit_ignored_sigpipe(daemon: DaemonHarness) -> None:
+def test_the_command_inherits_no_ignored_sigpipe_and_no_descriptors(daemon: DaemonHarness) -> None:
     out = daemon.ssod("exec", "--profile", "dev", "--", "cat", "/proc/self/status")
     assert out.returncode == 0, out.stderr
     [ignored] = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SigIgn")]
     assert not int(ignored, 16) & (1 << (signal.SIGPIPE - 1))
+    # Nothing of ssod's (the IPC socket, zmq's event fds) stays open in the command.
+    fds = daemon.ssod("exec", "--profile", "dev", "--", "ls", "/proc/self/fd")
+    assert fds.stdout.split() == ["0", "1", "2", "3"]  # 3: the directory ls reads
 
 
 def test_nested_exec_for_another_profile_is_refused_unless_forced(
