@@ -80,9 +80,10 @@ OPS: Mapping[Op, OpSpec] = {
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),
-    # A console sign-in URL; destination, region and duration as the user typed them.
+    # A console sign-in URL; destination, region and duration as the user typed them; ``link``
+    # asks for a one-time loopback link to it too (for a browser's argv).
     Op.CONSOLE: OpSpec(
-        {"profile": str, "destination": str, "region": str, "duration": str},
+        {"profile": str, "destination": str, "region": str, "duration": str, "link": bool},
         required=frozenset({"profile"}),
     ),
 }

@@ -110,9 +110,15 @@ def test_the_browser_gets_the_url(daemon: DaemonHarness, tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""
     assert "Opened the AWS console for profile dev (account 111111111111" in out.stderr
-    [url] = opened(log)
+    # The browser's argv (readable by every user) gets a one-time loopback link, not the token.
+    [link] = opened(log)
+    assert link.startswith("http://127.0.0.1:") and "/console/" in link
+    assert "SigninToken" not in link and "federation" not in link
+    status, url = follow(link)
+    assert status == 302 and url is not None
     assert query(url)["Destination"] == "https://console.aws.amazon.com/ec2/home?region=us-east-1"
-    assert follow(url)[0] == 302
+    assert follow(url) == (302, "https://console.aws.amazon.com/ec2/home?region=us-east-1")
+    assert follow(link) == (404, None)  # used up
     # Over SSH nothing opens: the URL is printed for the person to open elsewhere.
     ssh = daemon.ssod("console", "--profile", "dev", env=OVER_SSH)
     assert ssh.returncode == 0, ssh.stderr

@@ -2,11 +2,12 @@
 
 One daemon at debug log level goes through every flow: a PKCE login through the real redirect,
 credentials over IPC and ECS for plain and chained profiles, a boto3 process on the ECS
-endpoint, refreshes, a failing AWS, a revoked login with its desktop notification, a device-code
-login, refused ECS requests and a logout. Then every secret the emulator issued (access and
-refresh tokens, client secrets, device and authorization codes, secret keys, session tokens) and
-the ECS token are looked for in the daemon's log, every error message, ``ssod status`` (text
-and JSON) and the argv of every process seen while it all ran.
+endpoint, console sign-in URLs (one opened in a browser stand-in), refreshes, a failing AWS, a
+revoked login with its desktop notification, a device-code login, refused ECS requests and a
+logout. Then every secret the emulator issued (access and refresh tokens, client secrets, device
+and authorization codes, secret keys, session tokens, sign-in tokens) and the ECS token are
+looked for in the daemon's log, every error message, ``ssod status`` (text and JSON) and the
+argv of every process seen while it all ran.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def issued_secrets(state: EmulatorState) -> set[str]:
     return found
 
 
+def lingering_browser(directory: Path) -> str:
+    """A BROWSER program that stays up long enough for the argv sampler to see it."""
+    program = directory / "lingering-browser"
+    program.write_text("#!/bin/sh\nsleep 0.5\n")
+    program.chmod(0o755)
+    return str(program)
+
+
 def pkce_login(harness: DaemonHarness) -> None:
     """Log in with the browser flow, the test playing the browser."""
     with IpcClient(harness.endpoint, timeout=10.0) as client:
@@ -109,6 +118,7 @@ def test_no_secret_in_logs_errors_status_or_argv(
     emulator = ssod_daemon.emulator
     emulator.settings(token_lifetime=4, credential_lifetime=8, approve_delay=0)
     bin_dir, record = fake_notify_send(tmp_path, linger=1.0)
+    browser = lingering_browser(tmp_path)
     ssod_daemon.env["PATH"] = f"{bin_dir}:{ssod_daemon.env.get('PATH', '')}"
     ssod_daemon.env["SSOD_NOTIFY"] = "1"
     messages: list[str] = []  # every error text a client was shown
@@ -129,6 +139,10 @@ def test_no_secret_in_logs_errors_status_or_argv(
         emulator.clear_faults()
         for profile in ("dev", "chained"):
             assert "SigninToken=" in ssod_daemon.request(Op.CONSOLE, profile=profile)["url"]
+        # `ssod console` with a browser: the browser's argv holds a one-time link, no token.
+        opened = ssod_daemon.ssod("console", "--profile", "prod", env={"BROWSER": browser})
+        assert opened.returncode == 0, opened.stderr
+        outputs.append(opened.stdout + opened.stderr)
         for token in ("wrong", endpoint["token"] + "x", ""):
             status, body = ecs_get(endpoint, "dev", token=token)
             assert status in (401, 403)
@@ -175,4 +189,5 @@ def test_no_secret_in_logs_errors_status_or_argv(
     # The checks looked at real material.
     assert any(b"ssod.client.cli" in a and b"daemon" in a for a in argvs)
     assert any(b"notify-send" in a for a in argvs)
+    assert any(b"lingering-browser" in a and b"/console/" in a for a in argvs)
     assert "event=login_required" in log and "event=token_refreshed" in log

@@ -5,7 +5,8 @@ profile's role credentials, and checks the destination, region and duration); th
 signs the session in first if it needs it (the same flow as ``ssod login``), then opens the URL
 with the browser rules ``ssod login`` follows, or prints it with ``--print``. Where no browser
 can open (SSH, no display) the URL is printed instead. The URL signs whoever opens it in, for
-15 minutes: it goes to stdout or to the browser only, never to a log.
+15 minutes: it goes to stdout only, never to a log or an argv. The browser gets a one-time
+loopback link to it from the daemon (``consolelinks.py``) instead.
 """
 
 from __future__ import annotations
@@ -70,19 +71,25 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.wire import Op
 
     profile = args.profile or cmd_exec.profile_here(os.environ)
+    browsers = browser.plan_here()
+    opening = browsers.available and not args.print
     wanted = {"destination": args.destination, "region": args.region, "duration": args.duration}
     with common.connect(timeout=CONSOLE_TIMEOUT) as client:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         result = client.request(
-            Op.CONSOLE, profile=profile, **{k: v for k, v in wanted.items() if v}
+            Op.CONSOLE,
+            profile=profile,
+            # The browser gets a one-time loopback link: its argv is readable by every user.
+            **({"link": True} if opening else {}),
+            **{k: v for k, v in wanted.items() if v},
         )
     url = str(result.get("url") or "")
     where = f"profile {profile} (account {result.get('account_id')}, {result.get('region')})"
     if args.print:
         print(url)
         return 0
-    browsers = browser.plan_here()
-    why = browser.open_url(url, browsers) if browsers.available else browsers.reason
+    link = str(result.get("link") or "")
+    why = browser.open_url(link, browsers) if opening and link else browsers.reason
     if why is None:
         cmd_login.say(f"Opened the AWS console for {where} in the browser.")
         return 0

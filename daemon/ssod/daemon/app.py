@@ -31,6 +31,7 @@ from ssod.daemon.cachefiles import (
     ensure_private_dir,
     remove_stale_temp_files,
 )
+from ssod.daemon.consolelinks import ConsoleLinks
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
 from ssod.daemon.federation import FederationClient
@@ -70,6 +71,7 @@ class Daemon:
         )
         self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
         self.federation = FederationClient(settings.ca_bundle)
+        self.console_links = ConsoleLinks(self.clock)
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
@@ -125,6 +127,7 @@ class Daemon:
         with contextlib.suppress(Exception):
             await self.ecs.stop()
         await self.logins.close()
+        await self.console_links.close()
         await self.broker.wait_idle()
         await self.broker.close()
         await self.notifier.drain()

@@ -190,8 +190,11 @@ class Dispatcher:
                     f"{err.message} of profile {name}, new ones too: the console cannot be "
                     f"opened with them (`ssod status` shows the profile)"
                 ) from None
+        url = console.login_url(plan.federation_url, plan.destination, token)
+        link = await self._daemon.console_links.link(url) if args.get("link") else None
         yield {
-            "url": console.login_url(plan.federation_url, plan.destination, token),
+            "url": url,
+            "link": link,
             "destination": plan.destination,
             "partition": plan.partition.name,
             "region": plan.region,
