@@ -153,3 +153,23 @@ def test_plan() -> None:
         console.plan("dev", SSO, SSO, region_arg="us-east-1")
     with pytest.raises(UsageError, match="not an AWS region"):
         console.plan("dev", SSO, SSO, region_arg="Mars")
+
+
+@pytest.mark.parametrize(
+    ("environ", "endpoint"),
+    [
+        ({}, None),
+        ({"AWS_ENDPOINT_URL_SIGNIN": "http://127.0.0.1:8900"}, "http://127.0.0.1:8900"),
+        (
+            {
+                "AWS_ENDPOINT_URL_SIGNIN": "http://127.0.0.1:8900",
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+            },
+            None,
+        ),
+    ],
+)
+def test_signin_endpoint_setting(environ: dict[str, str], endpoint: str | None) -> None:
+    from ssod.daemon.settings import Settings
+
+    assert Settings.from_environment(environ=environ).signin_endpoint == endpoint
