@@ -18,7 +18,8 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     │   └── LoginCancelled         login_cancelled   8
     ├── AwsError                   aws_error         6
     │   ├── RoleAccessDenied       access_denied     6
-    │   └── AwsUnavailable         aws_unavailable   6
+    │   ├── AwsUnavailable         aws_unavailable   6
+    │   └── FederationRefused      federation_refused 6
     ├── IpcError                   ipc_error         1
     │   ├── DaemonUnavailable      no_daemon         3
     │   ├── ProtocolVersionMismatch version_mismatch 1
@@ -26,6 +27,8 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     ├── RuntimeDirError            runtime_dir       1
     ├── DaemonAlreadyRunning       already_running   1
     └── UsageError                 usage             2
+        ├── DestinationRefused     bad_destination   2
+        └── CannotFederate         cannot_federate   2
 
 Errors are translated only at the edges: AWS errors where aiobotocore is called, HTTP statuses
 in the ECS endpoint, wire codes in IPC and exit codes in the CLI.
@@ -168,6 +171,12 @@ class AwsUnavailable(AwsError):
     code = "aws_unavailable"
 
 
+class FederationRefused(AwsError):
+    """The AWS sign-in (federation) endpoint refused the role credentials for a console URL."""
+
+    code = "federation_refused"
+
+
 class IpcError(SsodError):
     """The conversation with the daemon failed."""
 
@@ -214,6 +223,18 @@ class UsageError(SsodError):
 
     code = "usage"
     exit_code = EXIT_USAGE
+
+
+class DestinationRefused(UsageError):
+    """A console destination that is not https on an AWS console host of the partition."""
+
+    code = "bad_destination"
+
+
+class CannotFederate(UsageError):
+    """A profile's credentials cannot open the console as asked (partition, role chaining)."""
+
+    code = "cannot_federate"
 
 
 def _all_subclasses(cls: type[SsodError]) -> list[type[SsodError]]:

@@ -45,6 +45,7 @@ class Op(StrEnum):
     ROTATE_TOKEN = "rotate_token"  # noqa: S105 (an operation name, not a secret)
     SSO_REGION = "sso_region"
     START_URL = "start_url"
+    CONSOLE = "console"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -85,6 +86,12 @@ OPS: Mapping[Op, OpSpec] = {
     Op.SSO_REGION: OpSpec({"region": str}, required=frozenset({"region"})),
     #: Where a start URL leads (a vanity domain is looked up, as `aws sso login` does).
     Op.START_URL: OpSpec({"start_url": str}, required=frozenset({"start_url"})),
+    # A console sign-in URL; destination, region and duration as the user typed them; ``link``
+    # asks for a one-time loopback link to it too (for a browser's argv).
+    Op.CONSOLE: OpSpec(
+        {"profile": str, "destination": str, "region": str, "duration": str, "link": bool},
+        required=frozenset({"profile"}),
+    ),
 }
 
 

@@ -2,11 +2,12 @@
 
 One daemon at debug log level goes through every flow: a PKCE login through the real redirect,
 credentials over IPC and ECS for plain and chained profiles, a boto3 process on the ECS
-endpoint, refreshes, a failing AWS, a revoked login with its desktop notification, a device-code
-login, refused ECS requests and a logout. Then every secret the emulator issued (access and
-refresh tokens, client secrets, device and authorization codes, secret keys, session tokens) and
-the ECS token are looked for in the daemon's log, every error message, ``ssod status`` (text
-and JSON) and the argv of every process seen while it all ran.
+endpoint, console sign-in URLs (one opened in a browser stand-in), refreshes, a failing AWS, a
+revoked login with its desktop notification, a device-code login, refused ECS requests and a
+logout. Then every secret the emulator issued (access and refresh tokens, client secrets, device
+and authorization codes, secret keys, session tokens, sign-in tokens) and the ECS token are
+looked for in the daemon's log, every error message, ``ssod status`` (text and JSON) and the
+argv of every process seen while it all ran.
 """
 
 from __future__ import annotations
@@ -66,7 +67,16 @@ def issued_secrets(state: EmulatorState) -> set[str]:
     found |= {auth.device_code for auth in state.devices.values()}
     for creds in state.creds.issued.values():
         found |= {creds.secret_access_key, creds.session_token}
+    found |= set(state.signin.grants)  # console sign-in tokens
     return found
+
+
+def lingering_browser(directory: Path) -> str:
+    """A BROWSER program that stays up long enough for the argv sampler to see it."""
+    program = directory / "lingering-browser"
+    program.write_text("#!/bin/sh\nsleep 0.5\n")
+    program.chmod(0o755)
+    return str(program)
 
 
 def pkce_login(harness: DaemonHarness) -> None:
@@ -108,6 +118,7 @@ def test_no_secret_in_logs_errors_status_or_argv(
     emulator = ssod_daemon.emulator
     emulator.settings(token_lifetime=4, credential_lifetime=8, approve_delay=0)
     bin_dir, record = fake_notify_send(tmp_path, linger=1.0)
+    browser = lingering_browser(tmp_path)
     ssod_daemon.env["PATH"] = f"{bin_dir}:{ssod_daemon.env.get('PATH', '')}"
     ssod_daemon.env["SSOD_NOTIFY"] = "1"
     messages: list[str] = []  # every error text a client was shown
@@ -120,6 +131,18 @@ def test_no_secret_in_logs_errors_status_or_argv(
             assert ssod_daemon.request(Op.CREDENTIALS, profile=profile)["AccessKeyId"]
             assert ecs_get(endpoint, profile)[0] == 200
         boto3_on_the_endpoint(ssod_daemon, endpoint)
+        # Console sign-in URLs: one refused by the sign-in endpoint first (and retried).
+        emulator.set_faults({"operation": "getSigninToken", "kind": "status", "status": 400})
+        with pytest.raises(SsodError) as refused:
+            ssod_daemon.request(Op.CONSOLE, profile="prod", timeout=30)
+        messages.append(refused.value.message)
+        emulator.clear_faults()
+        for profile in ("dev", "chained"):
+            assert "SigninToken=" in ssod_daemon.request(Op.CONSOLE, profile=profile)["url"]
+        # `ssod console` with a browser: the browser's argv holds a one-time link, no token.
+        opened = ssod_daemon.ssod("console", "--profile", "prod", env={"BROWSER": browser})
+        assert opened.returncode == 0, opened.stderr
+        outputs.append(opened.stdout + opened.stderr)
         for token in ("wrong", endpoint["token"] + "x", ""):
             status, body = ecs_get(endpoint, "dev", token=token)
             assert status in (401, 403)
@@ -166,4 +189,5 @@ def test_no_secret_in_logs_errors_status_or_argv(
     # The checks looked at real material.
     assert any(b"ssod.client.cli" in a and b"daemon" in a for a in argvs)
     assert any(b"notify-send" in a for a in argvs)
+    assert any(b"lingering-browser" in a and b"/console/" in a for a in argvs)
     assert "event=login_required" in log and "event=token_refreshed" in log

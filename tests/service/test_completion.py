@@ -222,3 +222,28 @@ def test_zsh_script_escapes_help_and_lists_every_command() -> None:
     assert "'--profile=[the profile]:name:_ssod_sections profile'" in text
     assert "_ssod__service__install()" in text
     assert text.rstrip().endswith("fi")
+
+
+def test_exec_and_console_complete_from_the_real_parser(
+    tmp_path: Path, clean_environ: Path
+) -> None:
+    (clean_environ / ".aws").mkdir()
+    (clean_environ / ".aws" / "config").write_text(CONFIG)
+    text = script("bash")
+    assert bash_complete(tmp_path, text, ["ssod", "ex"], clean_environ) == ["exec"]
+    assert bash_complete(tmp_path, text, ["ssod", "con"], clean_environ) == [
+        "configure",
+        "console",
+    ]
+    assert bash_complete(tmp_path, text, ["ssod", "exec", "--"], clean_environ) == [
+        "--force",
+        "--help",
+        "--no-login",
+        "--profile",
+    ]
+    assert bash_complete(tmp_path, text, ["ssod", "console", "--profile", "d"], clean_environ) == [
+        "default",
+        "dev",
+    ]
+    options = bash_complete(tmp_path, text, ["ssod", "console", "--d"], clean_environ)
+    assert options == ["--destination", "--duration"]

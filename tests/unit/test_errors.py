@@ -25,6 +25,9 @@ def test_codes_are_unique() -> None:
         (errors.RoleAccessDenied, errors.EXIT_AWS),
         (errors.ConfigParseError, errors.EXIT_CONFIG),
         (errors.LoginFailed, errors.EXIT_LOGIN_FAILED),
+        (errors.FederationRefused, errors.EXIT_AWS),
+        (errors.DestinationRefused, errors.EXIT_USAGE),
+        (errors.CannotFederate, errors.EXIT_USAGE),
     ],
 )
 def test_exit_codes(cls: type[errors.SsodError], exit_code: int) -> None:

@@ -440,3 +440,13 @@ def test_credentials_text() -> None:
     ]
     without_account = {k: v for k, v in CREDS.items() if k != "AccountId"}
     assert "AccountId" not in json.loads(shell.credentials_text(without_account, "process"))
+
+
+def test_env_vars_without_a_token_file_and_with_a_region() -> None:
+    scoped = {**ENDPOINT, "token_file": None, "token": "scoped"}
+    assert shell.env_vars(scoped, "dev", "eu-west-1") == [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9179/credentials/dev"),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "scoped"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_DEFAULT_REGION", "eu-west-1"),
+    ]

@@ -25,6 +25,7 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.ROTATE_TOKEN: [{}],
     Op.SSO_REGION: [{"region": "ap-northeast-1"}],
     Op.START_URL: [{"start_url": "https://sso.example.com"}],
+    Op.CONSOLE: [{"profile": "dev"}, {"profile": "dev", "destination": "s3", "duration": "1h"}],
 }
 
 

@@ -27,6 +27,8 @@ _COMMANDS: dict[str, str] = {
     "logout": "cmd_logout",
     "status": "cmd_status",
     "env": "cmd_env",
+    "exec": "cmd_exec",
+    "console": "cmd_console",
     "credentials": "cmd_credentials",
     "roles": "cmd_roles",
     "configure": "cmd_configure",

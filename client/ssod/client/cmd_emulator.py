@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "emulator",
         help="run the IAM Identity Center emulator (sso-oidc, portal, STS) for offline use",
         description=(
-            "Serve an IAM Identity Center emulator (sso-oidc, the SSO portal and STS) over HTTP, "
-            "for offline use, demos and tests. Prints the AWS_ENDPOINT_URL_* settings to use."
+            "Serve an IAM Identity Center emulator (sso-oidc, the SSO portal, STS and the console "
+            "federation endpoint) over HTTP, for offline use, demos and tests. Prints the "
+            "AWS_ENDPOINT_URL_* settings to use."
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

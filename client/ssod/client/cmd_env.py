@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from ssod.client.ipc import IpcClient
 
 _USAGE = {
     "sh": 'eval "$(ssod env)"',
@@ -52,28 +55,47 @@ def _main(args: argparse.Namespace) -> int:
     import os
 
     from ssod.client import common, shell
-    from ssod.errors import ProfileNotFound
-    from ssod.wire import Op
 
     profile = args.profile or common.default_profile()
     with common.connect() as client:
-        endpoint = client.request(Op.ENDPOINT)
-        status = client.request(Op.STATUS)
-    profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
-    served = set(profiles)
-    if profile not in served:
-        daemon = status.get("daemon")
-        where = daemon.get("config_file") if isinstance(daemon, dict) else None
-        how = "" if args.profile else "; name one with --profile NAME"
-        raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
-    notes = precedence_notes(os.environ, served)
-    region = profiles[profile].get("region")
+        served = lookup(client, profile, named=bool(args.profile))
+    notes = precedence_notes(os.environ, served.names)
     lines = [f"Use: {_USAGE[args.shell]}", *notes]
-    print(shell.env_text(endpoint, profile, args.shell, lines, region=str(region or "") or None))
+    print(shell.env_text(served.endpoint, profile, args.shell, lines, region=served.region))
     if notes and not sys.stdout.isatty():
         for note in notes:  # eval swallows stdout: say it where the person can see it
             print(f"ssod: note: {note}", file=sys.stderr)
     return 0
+
+
+class Served(NamedTuple):
+    """What the daemon says about serving one profile: its endpoint and the profile's region."""
+
+    endpoint: Mapping[str, Any]
+    region: str | None
+    #: Every profile the daemon serves.
+    names: frozenset[str]
+
+
+def lookup(client: IpcClient, profile: str, *, named: bool) -> Served:
+    """The endpoint and region for ``profile``; ``ProfileNotFound`` if the daemon does not serve it.
+
+    ``named``: the profile came from ``--profile`` (otherwise the hint says how to name one).
+    """
+    from ssod.client import common
+    from ssod.errors import ProfileNotFound
+    from ssod.wire import Op
+
+    endpoint = client.request(Op.ENDPOINT)
+    status = client.request(Op.STATUS)
+    profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
+    if profile not in profiles:
+        daemon = status.get("daemon")
+        where = daemon.get("config_file") if isinstance(daemon, dict) else None
+        how = "" if named else "; name one with --profile NAME"
+        raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
+    region = profiles[profile].get("region")
+    return Served(endpoint, str(region or "") or None, frozenset(profiles))
 
 
 def precedence_notes(environ: Mapping[str, str], served: Collection[str]) -> list[str]:

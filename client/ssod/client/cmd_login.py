@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ssod.client.common import add_target_arguments
 
@@ -54,31 +54,63 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ssod.client import browser, common
+    from ssod.client import common
 
     with common.connect() as client:
         target = common.resolve_target(client, common.target_from_args(args))
         if target.defaulted and target.sso_session:
             say(f"No profile named: using {target.describe()}, the only one configured.")
-        browsers = browser.plan_here()
-        automatic = not (args.use_device_code or args.no_browser or browsers.available)
-        if automatic:
-            say(f"No browser can open here: {browsers.reason}. Using the device code flow.")
-        use_device_code = bool(args.use_device_code or automatic)
-        try:
-            return _follow(client, target, args, browsers, use_device_code)
-        except KeyboardInterrupt:
-            _cancel(client, target)
-            say("\nLogin cancelled.")
-            return EXIT_INTERRUPTED
+        return run_login(
+            client,
+            target,
+            no_browser=bool(args.no_browser),
+            use_device_code=bool(args.use_device_code),
+        )
+
+
+def run_login(
+    client: IpcClient,
+    target: Target,
+    *,
+    no_browser: bool = False,
+    use_device_code: bool = False,
+    done_to: TextIO | None = None,
+) -> int:
+    """Drive the daemon's login for ``target`` to its end: the one flow every caller shares.
+
+    Picks the flow (device code when no browser can open here), prints the URL and code to
+    stderr, opens the browser when this run started the flow, and prints the AWS CLI's success
+    line to ``done_to`` (stdout by default; ``ssod exec`` keeps stdout for its command).
+    Ctrl-C cancels the flow in the daemon and returns 130.
+    """
+    from ssod.client import browser
+
+    browsers = browser.plan_here()
+    automatic = not (use_device_code or no_browser or browsers.available)
+    if automatic:
+        say(f"No browser can open here: {browsers.reason}. Using the device code flow.")
+    try:
+        return _follow(
+            client,
+            target,
+            no_browser,
+            browsers,
+            bool(use_device_code or automatic),
+            sys.stdout if done_to is None else done_to,
+        )
+    except KeyboardInterrupt:
+        _cancel(client, target)
+        say("\nLogin cancelled.")
+        return EXIT_INTERRUPTED
 
 
 def _follow(
     client: IpcClient,
     target: Target,
-    args: argparse.Namespace,
+    no_browser: bool,
     browsers: BrowserPlan,
     use_device_code: bool,
+    done_to: TextIO,
 ) -> int:
     from ssod.client import browser, render
     from ssod.wire import Op
@@ -87,19 +119,19 @@ def _follow(
         Op.LOGIN,
         idle_timeout=LOGIN_WAIT,
         use_device_code=use_device_code or None,
-        no_browser=bool(args.no_browser) or None,
+        no_browser=no_browser or None,
         **target.args(),
     )
     for reply in stream:
         event = dict(reply.result or {})
         if not reply.more:
-            print(render.login_done_text(event))
+            print(render.login_done_text(event), file=done_to, flush=True)
             return 0
         if event.get("event") != "verification":
             continue
         # Only the run that started the flow opens a tab: the rest join it (no tab storms).
         first = event.get("first") is not False
-        opening = first and not args.no_browser and browsers.available
+        opening = first and not no_browser and browsers.available
         say(
             render.verification_text(
                 event,
@@ -114,6 +146,31 @@ def _follow(
             if why is not None:
                 say(f"Could not open a browser ({why}): open the URL above yourself.")
     return 0
+
+
+def ensure_signed_in(client: IpcClient, profile: str, *, login: bool) -> None:
+    """Make sure the daemon can serve ``profile``; run the login first if it needs one.
+
+    For commands that need credentials (``ssod exec``, ``ssod console``): asking for them now
+    also warms the daemon, and an access-denied role fails here, before anything starts. The
+    success line goes to stderr (stdout belongs to the command). ``login=False``: raise
+    ``LoginRequired`` instead.
+    """
+    from ssod.client.common import Target
+    from ssod.errors import LoginRequired
+    from ssod.wire import Op
+
+    try:
+        client.request(Op.CREDENTIALS, profile=profile)
+        return
+    except LoginRequired:
+        if not login:
+            raise
+        print(f"ssod: the session of profile {profile} needs a login: signing in.", file=sys.stderr)
+    code = run_login(client, Target(profile=profile), done_to=sys.stderr)
+    if code != 0:
+        raise SystemExit(code)
+    client.request(Op.CREDENTIALS, profile=profile)
 
 
 def _cancel(client: IpcClient, target: Target) -> None:

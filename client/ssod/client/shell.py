@@ -42,6 +42,29 @@ def comment(text: str) -> str:
     return "# " + " ".join(text.split())
 
 
+def env_vars(
+    endpoint: Mapping[str, Any], profile: str, region: str | None = None
+) -> list[tuple[str, str]]:
+    """The variables ``ssod env`` sets for ``profile`` (and ``ssod exec`` gives its command).
+
+    The container-credentials URL, the token file (when ``endpoint`` names one: botocore reads
+    the file before the token) and the token, then the region. Container credentials carry no
+    region, so without the profile's ``region`` an SDK would fail with "You must specify a
+    region" unless the default profile has one.
+    """
+    from urllib.parse import quote as urlquote
+
+    path = str(endpoint["credentials_path"]).replace("PROFILE", urlquote(profile, safe=""))
+    pairs = [("AWS_CONTAINER_CREDENTIALS_FULL_URI", str(endpoint["url"]) + path)]
+    if endpoint.get("token_file"):
+        pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(endpoint["token_file"])))
+    pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN", str(endpoint["token"])))
+    if region:
+        pairs.append(("AWS_REGION", region))
+        pairs.append(("AWS_DEFAULT_REGION", region))  # the AWS CLI v1 reads this
+    return pairs
+
+
 def env_text(
     endpoint: Mapping[str, Any],
     profile: str,
@@ -49,24 +72,10 @@ def env_text(
     notes: Iterable[str] = (),
     region: str | None = None,
 ) -> str:
-    """``ssod env``: the three container-credential variables for ``profile``, and its region.
-
-    Container credentials carry no region, so without the profile's ``region`` an SDK in this
-    shell would fail with "You must specify a region" unless the default profile has one.
-    """
-    from urllib.parse import quote as urlquote
-
-    path = str(endpoint["credentials_path"]).replace("PROFILE", urlquote(profile, safe=""))
+    """``ssod env``: the ``env_vars`` of ``profile`` as comment and assignment lines."""
     lines = [comment(f"ssod: AWS SDKs in this shell get credentials of profile {profile}")]
     lines.extend(comment(n) for n in notes)
-    lines.append(assign("AWS_CONTAINER_CREDENTIALS_FULL_URI", str(endpoint["url"]) + path, shell))
-    lines.append(
-        assign("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(endpoint["token_file"]), shell)
-    )
-    lines.append(assign("AWS_CONTAINER_AUTHORIZATION_TOKEN", str(endpoint["token"]), shell))
-    if region:
-        lines.append(assign("AWS_REGION", region, shell))
-        lines.append(assign("AWS_DEFAULT_REGION", region, shell))  # the AWS CLI v1 reads this
+    lines.extend(assign(name, value, shell) for name, value in env_vars(endpoint, profile, region))
     return "\n".join(lines)
 
 

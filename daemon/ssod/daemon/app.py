@@ -33,8 +33,10 @@ from ssod.daemon.cachefiles import (
     ensure_private_dir,
     remove_stale_temp_files,
 )
+from ssod.daemon.consolelinks import ConsoleLinks
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
+from ssod.daemon.federation import FederationClient
 from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
@@ -77,6 +79,8 @@ class Daemon:
             self.clock,
             region_changed=self._save_sso_region,
         )
+        self.federation = FederationClient(settings.ca_bundle)
+        self.console_links = ConsoleLinks(self.clock)
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
@@ -135,9 +139,11 @@ class Daemon:
         with contextlib.suppress(Exception):
             await self.ecs.stop()
         await self.logins.close()
+        await self.console_links.close()
         await self.broker.wait_idle()
         await self.broker.close()
         await self.notifier.drain()
+        await self.federation.close()
         await self.aws.close()
         if self._lock is not None:
             self._lock.release()

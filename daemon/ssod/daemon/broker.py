@@ -200,6 +200,13 @@ class Broker:
                 return fallback
             raise
 
+    def discard(self, name: str) -> None:
+        """Forget the credentials held for ``name`` (AWS refused them): the next request fetches."""
+        served = self._profiles.get(name)
+        if served is not None and served.inflight is None:
+            served.creds = None
+            served.issued_at = None
+
     async def _shared_fetch(self, served: ServedProfile) -> RoleCredentials:
         if served.inflight is None:
             task = asyncio.create_task(self._fetch(served), name=f"fetch {served.profile.name}")

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 from ssod.daemon import starturl
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
-from ssod.errors import BadRequest, LoginRequired, error_from_code
+from ssod.errors import (
+    BadRequest,
+    FederationRefused,
+    LoginRequired,
+    SessionNotFound,
+    error_from_code,
+)
 from ssod.wire import Op, Request
 
 if TYPE_CHECKING:
@@ -45,6 +51,7 @@ class Dispatcher:
             Op.ROTATE_TOKEN: self._rotate_token,
             Op.SSO_REGION: self._sso_region,
             Op.START_URL: self._start_url,
+            Op.CONSOLE: self._console,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -169,3 +176,48 @@ class Dispatcher:
         portal = await self._daemon.logins.look_up(url)
         region = starturl.region_in_host(urlsplit(portal).hostname or "")
         yield {"start_url": portal, "region": region, "looked_up": True}
+
+    async def _console(self, args: Mapping[str, object]) -> Result:
+        from ssod.daemon import console
+        from ssod.daemon.tokencache import format_timestamp
+
+        name = _str(args, "profile") or ""
+        broker = self._daemon.broker
+        if broker.config is None:
+            raise SessionNotFound("no configuration loaded")
+        plan = console.plan(
+            name,
+            broker.config.profile(name),
+            broker.config.sso_root(name),
+            destination_arg=_str(args, "destination"),
+            region_arg=_str(args, "region"),
+            duration_arg=_str(args, "duration"),
+            endpoint_override=self._daemon.settings.signin_endpoint,
+        )
+        federation = self._daemon.federation
+        creds = await broker.credentials(name)
+        try:
+            token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+        except FederationRefused:
+            # Revoked or expired ahead of their time (a logout elsewhere, a clock off): once
+            # more with new ones; a second refusal is the answer.
+            broker.discard(name)
+            creds = await broker.credentials(name)
+            try:
+                token = await federation.signin_token(plan.federation_url, creds, plan.duration)
+            except FederationRefused as err:
+                raise FederationRefused(
+                    f"{err.message} of profile {name}, new ones too: the console cannot be "
+                    f"opened with them (`ssod status` shows the profile)"
+                ) from None
+        url = console.login_url(plan.federation_url, plan.destination, token)
+        link = await self._daemon.console_links.link(url) if args.get("link") else None
+        yield {
+            "url": url,
+            "link": link,
+            "destination": plan.destination,
+            "partition": plan.partition.name,
+            "region": plan.region,
+            "account_id": creds.account_id,
+            "expires_at": format_timestamp(creds.expiration),
+        }

@@ -1,7 +1,8 @@
 """The daemon's settings: flags, ``SSOD_*`` variables and defaults merged once, then frozen.
 
 Every other module receives what it needs from ``Settings``; nothing reads the environment
-behind the daemon's back (except botocore's standard endpoint and CA settings, on purpose).
+behind the daemon's back (except botocore's standard endpoint and CA settings, on purpose; the
+sign-in endpoint's are read here, as the same standard names).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ class Settings:
     policy: RefreshPolicy = field(default_factory=RefreshPolicy)
     notifications: bool = True
     debounce: float = 0.2
+    #: The console sign-in (federation) endpoint's base URL instead of the partition's
+    #: ``https://signin...`` host: ``AWS_ENDPOINT_URL_SIGNIN``, the SDKs' name for the Sign-In
+    #: service's endpoint (the emulator sets it), unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
+    signin_endpoint: str | None = None
+    #: ``AWS_CA_BUNDLE``: the trust store for the sign-in endpoint, as botocore uses it for AWS.
+    ca_bundle: str | None = None
 
     @property
     def ipc_endpoint(self) -> str:
@@ -77,7 +84,15 @@ class Settings:
             ecs_port=port,
             policy=policy,
             notifications=notify,
+            signin_endpoint=_signin_endpoint(env),
+            ca_bundle=env.get("AWS_CA_BUNDLE") or None,
         )
+
+
+def _signin_endpoint(env: Mapping[str, str]) -> str | None:
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    return env.get("AWS_ENDPOINT_URL_SIGNIN") or None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

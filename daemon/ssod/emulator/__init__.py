@@ -1,8 +1,10 @@
-"""The IAM Identity Center emulator: sso-oidc, the SSO portal and STS on one local HTTP server.
+"""The IAM Identity Center emulator: sso-oidc, the SSO portal, STS and the console federation
+endpoint on one local HTTP server.
 
 Wire-exact enough that real AWS clients (botocore, the AWS CLI, the JS SDK) work against it via
-``AWS_ENDPOINT_URL_SSO_OIDC``/``_SSO``/``_STS``. Used by ssod's tests, ``make demo``, benchmarks
-and users' own tests (``ssod emulator``, the ``ssod_emulator`` pytest fixture).
+``AWS_ENDPOINT_URL_SSO_OIDC``/``_SSO``/``_STS`` (and ssod's console sign-in via ``_SIGNIN``).
+Used by ssod's tests, ``make demo``, benchmarks and users' own tests (``ssod emulator``, the
+``ssod_emulator`` pytest fixture).
 """
 
 from ssod.emulator.config import EmulatorConfig

@@ -26,6 +26,8 @@ class IssuedCredentials:
     account_id: str
     arn: str
     user_id: str
+    #: Issued by AssumeRole with role credentials (role chaining), not by GetRoleCredentials.
+    chained: bool = False
 
 
 def role_id(account_id: str, role_name: str) -> str:
@@ -48,7 +50,13 @@ class CredentialStore:
         self.issued: dict[str, IssuedCredentials] = {}
 
     def issue(
-        self, account_id: str, role_name: str, session_name: str, lifetime: int
+        self,
+        account_id: str,
+        role_name: str,
+        session_name: str,
+        lifetime: int,
+        *,
+        chained: bool = False,
     ) -> IssuedCredentials:
         """New credentials for ``role_name`` in ``account_id`` under ``session_name``."""
         key_id = "ASIA" + base64.b32encode(secrets.token_bytes(10)).decode()
@@ -60,6 +68,7 @@ class CredentialStore:
             account_id=account_id,
             arn=f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}",
             user_id=f"{role_id(account_id, role_name)}:{session_name}",
+            chained=chained,
         )
         self.issued[key_id] = creds
         return creds

@@ -1,4 +1,4 @@
-"""The three services' error shapes, as pure (status, headers, body) triples.
+"""The services' error shapes, as pure (status, headers, body) triples.
 
 sso-oidc and the portal are rest-json: botocore reads the error type from ``x-amzn-ErrorType``
 (text before the first ``:``), so both send it (protocols.md §1.5, §2). STS is the query
@@ -118,3 +118,23 @@ class StsError(Exception):
 def unauthorized() -> PortalError:
     """The portal's answer to an unknown, expired or logged-out access token."""
     return PortalError("UnauthorizedException", "Session token not found or invalid")
+
+
+class SigninError(Exception):
+    """A federation endpoint (``/federation``) error: an HTTP status and a short HTML page.
+
+    The real endpoint answers a bad ``Session`` with "400 - Invalid credentials parameter" in a
+    page, not a structured error; clients can rely on the status only.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def wire(self) -> Wire:
+        """The HTTP answer."""
+        text = escape(f"HTTP Status {self.status} - {self.message}")
+        body = f"<html><head><title>{text}</title></head><body><h1>{text}</h1></body></html>\n"
+        headers = {"Content-Type": "text/html;charset=utf-8", "x-amzn-RequestId": request_id()}
+        return self.status, headers, body.encode()

@@ -1,6 +1,6 @@
 """``ssod emulator``: build the config from the parsed arguments, serve until SIGINT/SIGTERM.
 
-Prints the three ``export AWS_ENDPOINT_URL_...=`` lines on stdout (so ``eval`` works) and the
+Prints the ``export AWS_ENDPOINT_URL_...=`` lines on stdout (so ``eval`` works) and the
 rest on stderr; ``--port-file`` receives the bound port once the server listens.
 """
 
@@ -60,8 +60,9 @@ async def _serve(config: EmulatorConfig, host: str, port: int, port_file: str | 
         if port_file:
             _write_atomically(Path(port_file), f"{running.port}\n")
         print(
-            f"ssod emulator: serving sso-oidc, the SSO portal and STS on {running.url} "
-            "(any https start URL and any region work; control API under /_emulator/)",
+            "ssod emulator: serving sso-oidc, the SSO portal, STS and the federation endpoint "
+            f"on {running.url} (any https start URL and any region work; control API under "
+            "/_emulator/)",
             file=sys.stderr,
             flush=True,
         )

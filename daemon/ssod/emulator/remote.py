@@ -22,7 +22,7 @@ class EmulatorRemote:
 
     @property
     def env(self) -> dict[str, str]:
-        """The three ``AWS_ENDPOINT_URL_*`` variables that point AWS clients here."""
+        """The ``AWS_ENDPOINT_URL_*`` variables that point AWS clients (and ssod) here."""
         return endpoint_env(self.url)
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:

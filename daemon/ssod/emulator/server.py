@@ -1,8 +1,9 @@
 """The emulator's aiohttp application and its lifecycle: ``Emulator`` and ``RunningEmulator``.
 
-Owns the app wiring (one app serves sso-oidc, the portal, STS and the control API; their routes
-do not collide), the per-call prologue every AWS operation goes through (count, added latency,
-faults) and the clock the state reads (wall time plus an offset the control API can advance).
+Owns the app wiring (one app serves sso-oidc, the portal, STS, the federation endpoint and the
+control API; their routes do not collide), the per-call prologue every AWS operation goes
+through (count, added latency, faults) and the clock the state reads (wall time plus an offset
+the control API can advance).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from ssod.emulator.config import EmulatorConfig
-from ssod.emulator.errors import OidcError, PortalError, StsError, request_id
+from ssod.emulator.errors import OidcError, PortalError, SigninError, StsError, request_id
 from ssod.emulator.state import EmulatorState
 
 STATE = web.AppKey("state", EmulatorState)
 
-OIDC, PORTAL, STS = "oidc", "portal", "sts"
-ServiceError = OidcError | PortalError | StsError
+OIDC, PORTAL, STS, SIGNIN = "oidc", "portal", "sts", "signin"
+ServiceError = OidcError | PortalError | StsError | SigninError
 
 
 class ShiftableClock:
@@ -53,20 +54,39 @@ def respond(error: ServiceError) -> web.Response:
     return web.Response(status=status, headers=headers, body=body)
 
 
-def _fault_error(service: str, kind: str, status: int) -> ServiceError:
-    if service == OIDC:
-        if kind == "throttle":
-            return OidcError("SlowDownException", "Client is polling too fast")
-        return OidcError("InternalServerException", "Internal server error", status)
-    if service == PORTAL:
-        if kind == "throttle":
-            return PortalError("TooManyRequestsException", "Too many requests")
-        name = "ServiceUnavailableException" if status == 503 else "InternalServerException"
-        return PortalError(name, "An internal error occurred", status)
+def _oidc_fault(kind: str, status: int) -> ServiceError:
+    if kind == "throttle":
+        return OidcError("SlowDownException", "Client is polling too fast")
+    return OidcError("InternalServerException", "Internal server error", status)
+
+
+def _portal_fault(kind: str, status: int) -> ServiceError:
+    if kind == "throttle":
+        return PortalError("TooManyRequestsException", "Too many requests")
+    name = "ServiceUnavailableException" if status == 503 else "InternalServerException"
+    return PortalError(name, "An internal error occurred", status)
+
+
+def _sts_fault(kind: str, status: int) -> ServiceError:
     if kind == "throttle":
         return StsError("Throttling", "Rate exceeded", 400)
     code = "ServiceUnavailable" if status == 503 else "InternalFailure"
     return StsError(code, "An internal error occurred", status, "Receiver")
+
+
+def _signin_fault(kind: str, status: int) -> ServiceError:
+    if kind == "throttle":
+        return SigninError("Rate exceeded", 429)
+    if status < 500:  # what the endpoint answers for credentials it will not federate
+        return SigninError("Invalid credentials parameter", status)
+    return SigninError("Internal Server Error", status)
+
+
+_FAULTS = {OIDC: _oidc_fault, PORTAL: _portal_fault, STS: _sts_fault, SIGNIN: _signin_fault}
+
+
+def _fault_error(service: str, kind: str, status: int) -> ServiceError:
+    return _FAULTS[service](kind, status)
 
 
 async def begin(request: web.Request, operation: str, service: str) -> web.Response | None:
@@ -104,7 +124,7 @@ async def _aws_middleware(
 
 def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     """The aiohttp application serving every emulated endpoint."""
-    from ssod.emulator import control, oidc, portal, sts
+    from ssod.emulator import control, oidc, portal, signin, sts
 
     app = web.Application(middlewares=[_aws_middleware, control.bad_request_middleware])
     app[STATE] = state
@@ -112,6 +132,7 @@ def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     oidc.add_routes(app)
     portal.add_routes(app)
     sts.add_routes(app)
+    signin.add_routes(app)
     control.add_routes(app)
     return app
 
@@ -130,7 +151,7 @@ class RunningEmulator:
 
     @property
     def env(self) -> dict[str, str]:
-        """The three ``AWS_ENDPOINT_URL_*`` variables that point AWS clients here."""
+        """The ``AWS_ENDPOINT_URL_*`` variables that point AWS clients (and ssod) here."""
         return endpoint_env(self.url)
 
     def calls(self) -> dict[str, int]:
@@ -148,6 +169,7 @@ def endpoint_env(url: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL_SSO_OIDC": url,
         "AWS_ENDPOINT_URL_SSO": url,
         "AWS_ENDPOINT_URL_STS": url,
+        "AWS_ENDPOINT_URL_SIGNIN": url,
     }
 
 

@@ -1,5 +1,6 @@
 """The emulator's sso-oidc state: client registrations, device and PKCE authorizations, sessions,
-access and refresh tokens, and the counters, faults and credentials the other services share.
+access and refresh tokens, and the counters, faults, credentials and sign-in tokens the other
+services share.
 
 Pure and synchronous: handlers call these methods and render what comes back or what is raised
 (``OidcError``/``PortalError``). Time comes only from the injected ``now`` (epoch seconds), so
@@ -22,6 +23,7 @@ from ssod.emulator.config import EmulatorConfig
 from ssod.emulator.credentials import CredentialStore
 from ssod.emulator.errors import OidcError, unauthorized
 from ssod.emulator.faults import FaultBook
+from ssod.emulator.federation import SigninTokens
 from ssod.emulator.records import (
     AccessRecord,
     AuthCode,
@@ -59,9 +61,11 @@ class EmulatorState:
     calls: Counter[str] = field(default_factory=Counter)
     faults: FaultBook = field(default_factory=FaultBook)
     creds: CredentialStore = field(init=False)
+    signin: SigninTokens = field(init=False)
 
     def __post_init__(self) -> None:
         self.creds = CredentialStore(self.now)
+        self.signin = SigninTokens(self.creds, self.now)
 
     # -- sso-oidc -------------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ def _assume_role(request: web.Request, caller: IssuedCredentials, params: dict[s
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {arn}",
             403,
         )
-    creds = state.creds.issue(account_id, role_name, session_name, duration)
+    creds = state.creds.issue(account_id, role_name, session_name, duration, chained=True)
     expiration = _iso(creds.expires_at)
     return (
         "    <AssumedRoleUser>\n"
