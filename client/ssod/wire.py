@@ -43,6 +43,9 @@ class Op(StrEnum):
     RELOAD = "reload"
     ENDPOINT = "endpoint"
     ROTATE_TOKEN = "rotate_token"  # noqa: S105 (an operation name, not a secret)
+    ISSUE_TOKEN = "issue_token"  # noqa: S105
+    REVOKE_TOKEN = "revoke_token"  # noqa: S105
+    LIST_TOKENS = "list_tokens"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -79,6 +82,14 @@ OPS: Mapping[Op, OpSpec] = {
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),
+    # ttl: seconds as a decimal string (the wire carries strings and booleans only).
+    Op.ISSUE_TOKEN: OpSpec(
+        {"profile": str, "ttl": str, "name": str}, required=frozenset({"profile"})
+    ),
+    Op.REVOKE_TOKEN: OpSpec(
+        {"id": str, "profile": str, "all": bool}, one_of=("id", "profile", "all")
+    ),
+    Op.LIST_TOKENS: OpSpec(),
 }
 
 

@@ -23,6 +23,9 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.RELOAD: [{}],
     Op.ENDPOINT: [{}],
     Op.ROTATE_TOKEN: [{}],
+    Op.ISSUE_TOKEN: [{"profile": "dev"}, {"profile": "dev", "ttl": "3600", "name": "ci"}],
+    Op.REVOKE_TOKEN: [{"id": "0123456789"}, {"profile": "dev"}, {"all": True}],
+    Op.LIST_TOKENS: [{}],
 }
 
 

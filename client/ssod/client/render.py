@@ -12,6 +12,7 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
                last_refresh, next_refresh, last_error, login_command]
     profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn, region,
                credentials_expire_at, served, last_used, last_error]
+    tokens:   [id, name, profile, created_at, expires_at]   (live scoped tokens; never the token)
     problems: [message, ...]
 
 ``ssod roles --json`` prints ``session, start_url, region, accounts: [account_id,
@@ -63,6 +64,7 @@ PROFILE_KEYS = (
     "last_error",
 )
 ACCOUNT_KEYS = ("account_id", "account_name", "email", "roles")
+TOKEN_KEYS = ("id", "name", "profile", "created_at", "expires_at")
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 _STATE_COLORS = {"ready": "green", "login_required": "yellow", "expired": "red"}
@@ -154,6 +156,7 @@ def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
         "daemon": _project(status.get("daemon"), DAEMON_KEYS),
         "sessions": [_project(s, SESSION_KEYS) for s in _list(status, "sessions")],
         "profiles": [_project(p, PROFILE_KEYS) for p in _list(status, "profiles")],
+        "tokens": [_project(t, TOKEN_KEYS) for t in _list(status, "tokens")],
         "problems": [str(p) for p in _list(status, "problems")],
     }
 
@@ -182,6 +185,9 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")
     out.extend(_profiles_text(data["profiles"], now, color))
+    if data["tokens"]:
+        out.append("")
+        out.append(tokens_text(data["tokens"], now, color=color))
     if data["problems"]:
         out.append("")
         out.append(paint("Problems in the config file:", "bold", color))
@@ -257,6 +263,45 @@ def _profiles_text(profiles: list[dict[str, Any]], now: datetime, color: bool) -
     lines = [table(headers, rows, color=color)]
     lines.extend(paint(n, "yellow", color) for n in notes)
     return lines
+
+
+def tokens_text(tokens: list[dict[str, Any]], now: datetime, *, color: bool = False) -> str:
+    """The live scoped tokens as a table (ids and profiles; a token itself is never shown)."""
+    if not tokens:
+        return "No scoped tokens are live (`ssod token issue --profile NAME` makes one)."
+    rows: list[list[Cell]] = [
+        [
+            str(t.get("id") or "?"),
+            str(t.get("name") or "-"),
+            str(t.get("profile") or "-"),
+            relative(t.get("created_at"), now),
+            relative(t.get("expires_at"), now),
+        ]
+        for t in tokens
+    ]
+    return table(("SCOPED TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES"), rows, color=color)
+
+
+def issued_text(issued: Mapping[str, Any], now: datetime) -> str:
+    """What ``ssod token issue`` says on stderr beside the token it prints (never the token)."""
+    name = f" ({issued.get('name')})" if issued.get("name") else ""
+    return (
+        f"ssod: scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
+        f"only, until {issued.get('expires_at')} ({relative(issued.get('expires_at'), now)}); "
+        f"revoke it with `ssod token revoke {issued.get('id')}`"
+    )
+
+
+def revoked_text(result: Mapping[str, Any]) -> str:
+    """What ``ssod token revoke`` says."""
+    gone = [t for t in _list(result, "revoked") if isinstance(t, Mapping)]
+    if not gone:
+        return "No live scoped token matched; nothing was revoked."
+    lines = [
+        f"Revoked scoped token {t.get('id')} (profile {t.get('profile')}); refused from now on."
+        for t in gone
+    ]
+    return "\n".join(lines)
 
 
 # -- roles -------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The daemon's composition root: builds every part from ``Settings`` and runs their lifecycle.
 
-Start order: runtime directory and single-instance lock, ECS token, config, broker, ECS
-endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the reverse: stop
-accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish, close AWS
-clients, remove the socket. SIGHUP reloads the config. A config that stops parsing keeps the
-last good one in service and shows the error in status.
+Start order: runtime directory and single-instance lock, ECS token and scoped tokens, config,
+broker, ECS endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the
+reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
+close AWS clients, remove the socket. SIGHUP reloads the config. A config that stops parsing
+keeps the last good one in service and shows the error in status.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
 from ssod.daemon.ownership import check_home_ownership
 from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.scopedstore import ScopedTokenStore
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
 from ssod.daemon.watcher import Watcher
@@ -69,7 +70,10 @@ class Daemon:
         )
         self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
         self._token = ""
-        self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
+        self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.ecs = EcsServer(
+            self.broker, lambda: self._token, port=settings.ecs_port, scoped=self.scoped
+        )
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
         self.watcher = Watcher(
             settings.config_file,
@@ -95,6 +99,7 @@ class Daemon:
         self._lock = acquire_instance_lock(self.settings.runtime_dir)
         try:
             self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
+            await asyncio.to_thread(self.scoped.load)
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
@@ -224,6 +229,7 @@ class Daemon:
                 "config_error": self._config_error,
             },
             **self.broker.status(),
+            "tokens": [r.public() for r in self.scoped.live()],
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ssod import scoped
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
 from ssod.errors import BadRequest, LoginRequired, error_from_code
@@ -41,6 +42,9 @@ class Dispatcher:
             Op.RELOAD: self._reload,
             Op.ENDPOINT: self._endpoint,
             Op.ROTATE_TOKEN: self._rotate_token,
+            Op.ISSUE_TOKEN: self._issue_token,
+            Op.REVOKE_TOKEN: self._revoke_token,
+            Op.LIST_TOKENS: self._list_tokens,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -149,3 +153,20 @@ class Dispatcher:
     async def _rotate_token(self, args: Mapping[str, object]) -> Result:
         await self._daemon.rotate_token()
         yield self._daemon.endpoint_info()
+
+    async def _issue_token(self, args: Mapping[str, object]) -> Result:
+        profile = _str(args, "profile") or ""
+        self._daemon.broker.check_served(profile)  # the precise error for a profile not served
+        raw_ttl = _str(args, "ttl")
+        ttl = scoped.parse_ttl(raw_ttl) if raw_ttl else scoped.DEFAULT_TTL
+        issued = await self._daemon.scoped.issue(profile, ttl, _str(args, "name") or "")
+        yield {**issued.record.public(), "token": issued.token}
+
+    async def _revoke_token(self, args: Mapping[str, object]) -> Result:
+        gone = await self._daemon.scoped.revoke(
+            key=_str(args, "id"), profile=_str(args, "profile"), every=bool(args.get("all"))
+        )
+        yield {"revoked": [r.public() for r in gone]}
+
+    async def _list_tokens(self, args: Mapping[str, object]) -> Result:
+        yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from aiohttp.abc import AbstractAccessLogger
 from ssod import errors
 from ssod.daemon.connguard import ConnectionCount, ConnectionGuard
 from ssod.daemon.model import CredentialProvider, RoleCredentials
+from ssod.scoped import PREFIX as SCOPED_PREFIX
 from ssod.version import __version__
 
 #: Where the endpoint listens unless told otherwise (``AWS_CONTAINER_CREDENTIALS_FULL_URI``).
@@ -80,6 +81,12 @@ _MISSING_TOKEN: Final = _body(
 )
 _WRONG_TOKEN: Final = _body(
     CODE_FORBIDDEN, 'wrong authorization token (rotated?): run eval "$(ssod env)" again'
+)
+# One answer for every refused scoped token: it names no profile and says not why.
+_SCOPED_REFUSED: Final = _body(
+    CODE_FORBIDDEN,
+    "this scoped token does not serve this path (it serves one profile until it expires or "
+    "is revoked): ask its owner for a new one (`ssod token issue`)",
 )
 _BAD_HOST: Final = _body(CODE_FORBIDDEN, "the Host header must be 127.0.0.1:PORT")
 _CROSS_SITE: Final = _body(CODE_FORBIDDEN, "requests from web pages are refused")
@@ -163,6 +170,14 @@ class _AccessLog(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
+class ScopedTokens(Protocol):
+    """Checks scoped tokens (``ssod.daemon.scopedstore``): good for one profile each."""
+
+    def authorizes(self, token: str, profile: str) -> bool:
+        """True only for a live scoped token issued for exactly ``profile``."""
+        ...
+
+
 class EcsServer:
     """The container-credentials endpoint on ``127.0.0.1:port``."""
 
@@ -175,9 +190,11 @@ class EcsServer:
         wait_limit: float = DEFAULT_WAIT_LIMIT,
         max_connections: int = MAX_CONNECTIONS,
         head_timeout: float = HEAD_TIMEOUT,
+        scoped: ScopedTokens | None = None,
     ) -> None:
         self._provider = provider
         self._token = token
+        self._scoped = scoped
         self._port = port
         self._wait_limit = wait_limit
         self._max_connections = max_connections
@@ -292,19 +309,27 @@ class EcsServer:
         return self._gate(request) or _reply(404, _NO_ROUTE)
 
     async def _credentials(self, request: web.Request) -> web.Response:
-        denied = self._gate(request) or self._check_token(request)
+        profile = request.match_info["profile"]
+        denied = self._gate(request) or self._check_token(request, profile)
         if denied is not None:
             return denied
-        profile = request.match_info["profile"]
         if len(profile) > MAX_PROFILE_LENGTH or _CONTROL_RE.search(profile):
             return _reply(400, _BAD_PROFILE)
         return await self._serve(profile)
 
-    def _check_token(self, request: web.Request) -> web.Response | None:
-        """401 without an ``Authorization`` header, 403 with a wrong one."""
+    def _check_token(self, request: web.Request, profile: str) -> web.Response | None:
+        """401 without an ``Authorization`` header, 403 with a wrong one.
+
+        The main token serves every profile; a scoped token (``ssod.`` prefix, which the main
+        token never has) only the one it was issued for.
+        """
         given = request.headers.get("Authorization")
         if given is None:
             return _reply(401, _MISSING_TOKEN)
+        if given.startswith(SCOPED_PREFIX):
+            if self._scoped is not None and self._scoped.authorizes(given, profile):
+                return None
+            return _reply(403, _SCOPED_REFUSED)
         if not self._authorized(given):
             return _reply(403, _WRONG_TOKEN)
         return None

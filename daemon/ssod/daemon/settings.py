@@ -27,6 +27,7 @@ class Settings:
     cli_cache_dir: Path
     runtime_dir: Path
     token_file: Path
+    scoped_tokens_file: Path
     ecs_port: int = DEFAULT_ECS_PORT
     policy: RefreshPolicy = field(default_factory=RefreshPolicy)
     notifications: bool = True
@@ -74,6 +75,7 @@ class Settings:
             cli_cache_dir=paths.cli_cache_dir(),
             runtime_dir=runtime,
             token_file=paths.ecs_token_file(),
+            scoped_tokens_file=paths.scoped_tokens_file(),
             ecs_port=port,
             policy=policy,
             notifications=notify,
