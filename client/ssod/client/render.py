@@ -6,7 +6,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 ``ssod status --json`` prints exactly these keys (missing values are ``null``)::
 
     daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
-              config_loaded_at, config_error
+              config_loaded_at, config_error, ecs_urls (every address served),
+              ecs_waiting (link-local addresses not on this host yet), imds_url, imds_profile
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, last_error, login_command]
@@ -36,6 +37,10 @@ DAEMON_KEYS = (
     "config_file",
     "config_loaded_at",
     "config_error",
+    "ecs_urls",
+    "ecs_waiting",
+    "imds_url",
+    "imds_profile",
 )
 SESSION_KEYS = (
     "name",
@@ -173,9 +178,17 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     uptime = d["uptime_seconds"]
     up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
     loaded = relative(d["config_loaded_at"], now)
+    urls = d["ecs_urls"] if isinstance(d["ecs_urls"], list) and d["ecs_urls"] else [d["ecs_url"]]
     out = [
         paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}", "bold", color),
-        f"  ECS endpoint  {d['ecs_url'] or '-'}",
+        f"  ECS endpoint  {', '.join(str(u) for u in urls if u) or '-'}",
+    ]
+    if isinstance(d["ecs_waiting"], list) and d["ecs_waiting"]:
+        waiting = ", ".join(str(w) for w in d["ecs_waiting"])
+        out.append(f"                also {waiting} once it exists here (`ssod docker setup`)")
+    if d["imds_url"]:
+        out.append(f"  IMDS endpoint {d['imds_url']} (profile {d['imds_profile']})")
+    out += [
         f"  config        {d['config_file'] or '-'}"
         + (f", loaded {loaded}" if loaded != "-" else ""),
     ]

@@ -33,6 +33,7 @@ from ssod.daemon.cachefiles import (
 )
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
+from ssod.daemon.imds import ImdsServer
 from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
@@ -72,8 +73,23 @@ class Daemon:
         self._token = ""
         self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
         self.ecs = EcsServer(
-            self.broker, lambda: self._token, port=settings.ecs_port, scoped=self.scoped
+            self.broker,
+            lambda: self._token,
+            port=settings.ecs_port,
+            scoped=self.scoped,
+            listen=settings.ecs_listen,
+            retry=settings.listen_retry,
         )
+        self.imds: ImdsServer | None = None
+        if settings.imds_profile is not None:
+            self.imds = ImdsServer(
+                self.broker,
+                settings.imds_profile,
+                lambda: self._region_of(settings.imds_profile),
+                port=settings.imds_port,
+                listen=settings.imds_listen,
+                retry=settings.listen_retry,
+            )
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
         self.watcher = Watcher(
             settings.config_file,
@@ -105,6 +121,8 @@ class Daemon:
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.reload()
             await self.ecs.start()
+            if self.imds is not None:
+                await self.imds.start()
             await self.ipc.start()
             self.watcher.start()
         except BaseException:
@@ -127,6 +145,9 @@ class Daemon:
             await self.ipc.stop()
         with contextlib.suppress(Exception):
             await self.ecs.stop()
+        if self.imds is not None:
+            with contextlib.suppress(Exception):
+                await self.imds.stop()
         await self.logins.close()
         await self.broker.wait_idle()
         await self.broker.close()
@@ -197,14 +218,37 @@ class Daemon:
     # -- endpoint and token --------------------------------------------------------------
 
     def endpoint_info(self) -> dict[str, Any]:
-        """What ``ssod env`` prints: the ECS base URL, the token file and the token."""
+        """What ``ssod env`` prints: the ECS base URL, the token file and the token.
+
+        Also the other addresses served (``urls``: one base URL per address, 127.0.0.1
+        first), the link-local ones not there yet (``waiting``), and the IMDS endpoint.
+        """
         return {
             "url": self.ecs.base_url,
             "port": self.ecs.port,
             "credentials_path": self.ecs.url_for("PROFILE").removeprefix(self.ecs.base_url),
             "token_file": str(self.settings.token_file),
             "token": self._token,
+            "urls": [self.ecs.base_url_on(h) for h in self.ecs.served],
+            "waiting": self.ecs.waiting,
+            **self._imds_info(),
         }
+
+    def _imds_info(self) -> dict[str, Any]:
+        imds = self.imds
+        if imds is None:
+            return {"imds_url": None, "imds_urls": [], "imds_profile": None, "imds_waiting": []}
+        return {
+            "imds_url": imds.base_url,
+            "imds_urls": [imds.base_url_on(h) for h in imds.served],
+            "imds_profile": imds.profile,
+            "imds_waiting": imds.waiting,
+        }
+
+    def _region_of(self, profile: str | None) -> str | None:
+        config = self.broker.config
+        found = config.profiles.get(profile) if config is not None and profile else None
+        return found.region if found is not None else None
 
     async def rotate_token(self) -> None:
         """Replace the ECS token; shells that exported the old one must run `ssod env` again."""
@@ -223,6 +267,10 @@ class Daemon:
                 "started_at": format_timestamp_epoch(self._started),
                 "uptime_seconds": int(time.monotonic() - self._started_mono),
                 "ecs_url": self.ecs.base_url,
+                "ecs_urls": [self.ecs.base_url_on(h) for h in self.ecs.served],
+                "ecs_waiting": self.ecs.waiting,
+                "imds_url": self.imds.base_url if self.imds is not None else None,
+                "imds_profile": self.imds.profile if self.imds is not None else None,
                 "ipc": self.settings.ipc_endpoint,
                 "config_file": str(self.settings.config_file),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
