@@ -17,13 +17,12 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
+from ssod.client.containers import CONTAINER_ADDRESS
 from ssod.errors import BadRequest
 
 LOOPBACK: Final = "127.0.0.1"
-#: The ECS agent's address; the SDKs accept it for an http FULL_URI (protocols.md §6).
-CONTAINER_ADDRESS: Final = "169.254.170.2"
-CONTAINER_SUBNET: Final = "169.254.170.0/24"
-#: The ECS endpoint's default: loopback, and the container address whenever it exists.
+#: The ECS endpoint's default: loopback, and the container address (the ECS agent's, which the
+#: SDKs accept for an http FULL_URI, protocols.md §6) whenever it exists.
 DEFAULT_ECS_LISTEN: Final = (LOOPBACK, CONTAINER_ADDRESS)
 #: IMDS has no client token, so containers get it only when asked for (``--imds-listen``).
 DEFAULT_IMDS_LISTEN: Final = (LOOPBACK,)
