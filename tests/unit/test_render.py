@@ -151,7 +151,7 @@ STATUS: dict[str, Any] = {
 
 def test_status_json_has_exactly_the_documented_keys() -> None:
     data = json.loads(render.status_json(STATUS))
-    assert list(data) == ["daemon", "sessions", "profiles", "tokens", "problems"]
+    assert list(data) == ["daemon", "sessions", "profiles", "problems", "tokens"]
     assert tuple(data["daemon"]) == render.DAEMON_KEYS
     assert [tuple(s) for s in data["sessions"]] == [render.SESSION_KEYS] * 2
     assert [tuple(p) for p in data["profiles"]] == [render.PROFILE_KEYS] * 2

@@ -39,6 +39,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--shell", default="sh", choices=tuple(_USAGE), help="syntax to print (default sh)"
     )
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help=(
+            "print the lines for a remote shell reached with `ssh -R` (the forwarded port and a "
+            "fresh scoped token for the profile) and the ssh options to use"
+        ),
+    )
+    from ssod.client.cmd_token import add_name_argument, add_ttl_argument
+
+    add_ttl_argument(p)
+    add_name_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -56,6 +68,10 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.wire import Op
 
     profile = args.profile or common.default_profile()
+    if not args.remote and (args.ttl is not None or args.name is not None):
+        from ssod.errors import BadRequest
+
+        raise BadRequest("--ttl and --name go with --remote (they describe its scoped token)")
     with common.connect() as client:
         endpoint = client.request(Op.ENDPOINT)
         status = client.request(Op.STATUS)
@@ -66,8 +82,17 @@ def _main(args: argparse.Namespace) -> int:
         where = daemon.get("config_file") if isinstance(daemon, dict) else None
         how = "" if args.profile else "; name one with --profile NAME"
         raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
-    notes = precedence_notes(os.environ, served)
     region = profiles[profile].get("region")
+    if args.remote:
+        from ssod.client.cmd_token import issue_token
+
+        issued = issue_token(profile, args.ttl, args.name)
+        text = shell.remote_env_text(
+            endpoint, issued, profile, args.shell, region=str(region or "") or None
+        )
+        print(text)
+        return 0
+    notes = precedence_notes(os.environ, served)
     lines = [f"Use: {_USAGE[args.shell]}", *notes]
     print(shell.env_text(endpoint, profile, args.shell, lines, region=str(region or "") or None))
     if notes and not sys.stdout.isatty():

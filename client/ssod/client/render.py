@@ -13,8 +13,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
                last_refresh, next_refresh, last_error, login_command]
     profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn, region,
                credentials_expire_at, served, last_used, last_error]
-    tokens:   [id, name, profile, created_at, expires_at]   (live scoped tokens; never the token)
     problems: [message, ...]
+    tokens:   [id, name, profile, created_at, expires_at]   (live scoped tokens; never the token)
 
 ``ssod roles --json`` prints ``session, start_url, region, accounts: [account_id,
 account_name, email, roles: [name, ...]]``.
@@ -161,8 +161,8 @@ def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
         "daemon": _project(status.get("daemon"), DAEMON_KEYS),
         "sessions": [_project(s, SESSION_KEYS) for s in _list(status, "sessions")],
         "profiles": [_project(p, PROFILE_KEYS) for p in _list(status, "profiles")],
-        "tokens": [_project(t, TOKEN_KEYS) for t in _list(status, "tokens")],
         "problems": [str(p) for p in _list(status, "problems")],
+        "tokens": [_project(t, TOKEN_KEYS) for t in _list(status, "tokens")],
     }
 
 
