@@ -172,7 +172,11 @@ class Listeners:
                     self._told.add(address.host)
                     hint = ""
                     if isinstance(err, AddressMissing):
-                        hint = "; serving it once it appears (`ssod docker setup` creates it)"
+                        hint = (
+                            "; serving it once it appears (`ssod docker setup` creates it; "
+                            "on another bridge, adding it needs root: ip addr add ADDR/24 "
+                            "dev BRIDGE)"
+                        )
                     log.info("event=listen_waiting %s%s", err.message, hint)
         if changed:
             self._on_change()
