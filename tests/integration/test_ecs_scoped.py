@@ -160,3 +160,14 @@ async def test_names_are_unique_while_live(endpoint: Endpoint) -> None:
         await endpoint.store.issue("prod/admin", 60, "ci")
     endpoint.clock.now += 60
     await endpoint.store.issue("prod/admin", 60, "ci")  # the first one expired
+
+
+def test_an_unreadable_file_is_moved_aside_and_its_tokens_refused(tmp_path: Path) -> None:
+    path = tmp_path / "scoped-tokens.json"
+    path.write_bytes(b'{"version": 1, "tokens": [{"id": "garbage"}]}')
+    store = ScopedTokenStore(path)
+    store.load()
+    assert store.live() == []
+    assert store.error is not None and "moved to scoped-tokens.json.unreadable" in store.error
+    assert not path.exists()
+    assert (tmp_path / "scoped-tokens.json.unreadable").read_bytes().startswith(b'{"version"')

@@ -7,7 +7,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 
     daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
               config_loaded_at, config_error, ecs_urls (every address served),
-              ecs_waiting (link-local addresses not on this host yet), imds_url, imds_profile
+              ecs_waiting (link-local addresses not on this host yet), imds_url, imds_profile,
+              tokens_error (the scoped-token file could not be read)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, last_error, login_command]
@@ -41,6 +42,7 @@ DAEMON_KEYS = (
     "ecs_waiting",
     "imds_url",
     "imds_profile",
+    "tokens_error",
 )
 SESSION_KEYS = (
     "name",
@@ -194,6 +196,8 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     ]
     if d["config_error"]:
         out.append(paint(f"  config error  {d['config_error']}", "red", color))
+    if d["tokens_error"]:
+        out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")

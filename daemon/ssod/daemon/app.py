@@ -271,6 +271,7 @@ class Daemon:
                 "ecs_waiting": self.ecs.waiting,
                 "imds_url": self.imds.base_url if self.imds is not None else None,
                 "imds_profile": self.imds.profile if self.imds is not None else None,
+                "tokens_error": self.scoped.error,
                 "ipc": self.settings.ipc_endpoint,
                 "config_file": str(self.settings.config_file),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,

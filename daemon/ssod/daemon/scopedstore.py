@@ -2,7 +2,9 @@
 
 Owns issuing, revoking and checking scoped tokens (format and hashing live in ``ssod.scoped``).
 The file (``scoped-tokens.json`` beside the ECS token) holds SHA-256 digests only, is written
-atomically, and is read once at start so tokens survive daemon restarts. Revoking takes
+atomically, and is read once at start so tokens survive daemon restarts. A file that cannot
+be read is moved aside (``.unreadable``), never overwritten, and its error stays in status: its
+tokens are refused (failing closed) until the user issues new ones. Revoking takes
 effect in memory before the file is rewritten, so a revoked token is refused at once; an
 expired one is refused from its expiry second and dropped at the next write. ``authorizes`` is
 the ECS endpoint's check: one dict lookup by the token's public id, a clock read, one hash.
@@ -11,7 +13,9 @@ the ECS endpoint's check: one dict lookup by the token's public id, a clock read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,14 +36,27 @@ class ScopedTokenStore:
         self._clock = clock
         self._by_id: dict[str, ScopedToken] = {}
         self._write_lock = asyncio.Lock()
+        #: Why the file could not be read at start, if it could not (shown in status).
+        self.error: str | None = None
 
     def load(self) -> None:
         """Read the file (blocking; once, at start). A missing file is an empty store."""
-        data = read_file(self.path)
-        if data is None:
-            self._by_id = {}
+        self._by_id = {}
+        try:
+            data = read_file(self.path)
+            if data is None:
+                return
+            records = scoped.load(data, str(self.path))
+        except CacheError as err:
+            aside = self.path.with_name(self.path.name + ".unreadable")
+            with contextlib.suppress(OSError):
+                os.replace(self.path, aside)
+            self.error = (
+                f"{err.message}; moved to {aside.name}, its scoped tokens are refused: issue "
+                "new ones with `ssod token issue`"
+            )
+            log.error("event=scoped_tokens_unreadable error=%r", self.error)
             return
-        records = scoped.load(data, str(self.path))
         self._by_id = {r.id: r for r in records}
         log.info("event=scoped_tokens_loaded count=%d", len(self.live()))
 
