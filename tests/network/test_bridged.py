@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -202,3 +203,49 @@ def test_credentials_stay_fresh_past_their_lifetime(
         assert len(set(keys)) >= 3, keys  # renewed at least twice while the process ran
     finally:
         relay.close()
+
+
+IMDS_FETCH = """\
+import boto3
+c = boto3.Session().get_credentials()
+print(c.get_frozen_credentials().access_key if c else "none")
+"""
+
+
+def test_imds_on_the_container_address_only_when_asked(
+    ssod_daemon: DaemonHarness, container: tuple[Namespace, Path]
+) -> None:
+    """With ``--imds-listen ...,169.254.170.2`` a container gets the IMDS profile with no
+    token at all (IMDSv2 only); a host user other than ours reaching that same address is
+    still refused the session token."""
+    ns, home = container
+    ssod_daemon.start(
+        "--imds-profile", "dev", "--imds-port", "0", "--imds-listen", f"127.0.0.1,{HOST_ADDRESS}"
+    )
+    ssod_login(ssod_daemon)
+    endpoint = ssod_daemon.request(Op.ENDPOINT)
+    port = str(endpoint["imds_url"]).rsplit(":", 1)[1]
+    assert endpoint["imds_urls"] == [f"http://127.0.0.1:{port}", f"http://{HOST_ADDRESS}:{port}"]
+    url = f"http://{HOST_ADDRESS}:{port}/"
+    base = {"PATH": os.environ["PATH"], "HOME": str(home), "AWS_EC2_METADATA_V1_DISABLED": "true"}
+    env = {**base, "AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_CONFIG_FILE": "/dev/null"}
+    done = ns.run([sys.executable, "-c", IMDS_FETCH], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("ASIA")
+    # From the host, as nobody, on the container address: the socket is listed, not ours.
+    nobody = (
+        "import os, urllib.request\n"
+        "import encodings.idna, http.client, email.parser, email.feedparser\n"
+        "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+        f"req = urllib.request.Request({url + 'latest/api/token'!r}, method='PUT',\n"
+        "    headers={'X-aws-ec2-metadata-token-ttl-seconds': '60'})\n"
+        "try:\n"
+        "    urllib.request.urlopen(req, timeout=5)\n"
+        "    print(200)\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(e.code)\n"
+    )
+    refused = subprocess.run(
+        [sys.executable, "-c", nobody], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert refused.stdout.strip() == "403", refused.stderr
