@@ -114,11 +114,17 @@ def error_body(code: str, message: str) -> bytes:
     return _body(code, message)
 
 
-def refuse_foreign(headers: Mapping[str, str], hosts: frozenset[str]) -> web.Response | None:
-    """403 for a Host the endpoint does not serve (DNS rebinding) or a request from a web page.
+def gate(
+    request: web.BaseRequest,
+    hosts: frozenset[str],
+    methods: tuple[str, ...] = ("GET", "HEAD"),
+    not_allowed: tuple[bytes, dict[str, str]] | None = None,
+) -> web.Response | None:
+    """Refuse DNS-rebinding and browser requests (403) and other methods (405).
 
-    Shared by the ECS and IMDS endpoints.
+    Shared by the ECS and IMDS endpoints; one call per request on the hot path.
     """
+    headers = request.headers
     # DNS rebinding: a web page can reach 127.0.0.1 under its own name, but cannot forge
     # Host (aws-vault added this check after 99designs/aws-vault#578).
     if headers.get("Host") not in hosts:
@@ -129,6 +135,9 @@ def refuse_foreign(headers: Mapping[str, str], hosts: frozenset[str]) -> web.Res
         "same-origin",
     ):
         return _reply(403, _CROSS_SITE)
+    if request.method not in methods:
+        body, allow = not_allowed or (_NOT_ALLOWED, _ALLOW)
+        return _reply(405, body, allow)
     return None
 
 
@@ -311,15 +320,6 @@ class EcsServer:
         if listeners is not None:
             await listeners.stop()
 
-    def _gate(self, request: web.Request) -> web.Response | None:
-        """Refuse DNS-rebinding and browser requests and methods other than GET and HEAD."""
-        denied = refuse_foreign(request.headers, self._hosts)
-        if denied is not None:
-            return denied
-        if request.method not in ("GET", "HEAD"):
-            return _reply(405, _NOT_ALLOWED, _ALLOW)
-        return None
-
     def _authorized(self, given: str) -> bool:
         """Constant-time check of the raw ``Authorization`` value against the current token."""
         token = self._token()
@@ -333,14 +333,14 @@ class EcsServer:
         return hmac.compare_digest(offered, self._token_digest)
 
     async def _health(self, request: web.Request) -> web.Response:
-        return self._gate(request) or _reply(200, _HEALTH)
+        return gate(request, self._hosts) or _reply(200, _HEALTH)
 
     async def _no_route(self, request: web.Request) -> web.Response:
-        return self._gate(request) or _reply(404, _NO_ROUTE)
+        return gate(request, self._hosts) or _reply(404, _NO_ROUTE)
 
     async def _credentials(self, request: web.Request) -> web.Response:
         profile = request.match_info["profile"]
-        denied = self._gate(request) or self._check_token(request, profile)
+        denied = gate(request, self._hosts) or self._check_token(request, profile)
         if denied is not None:
             return denied
         if len(profile) > MAX_PROFILE_LENGTH or _CONTROL_RE.search(profile):
@@ -350,19 +350,20 @@ class EcsServer:
     def _check_token(self, request: web.Request, profile: str) -> web.Response | None:
         """401 without an ``Authorization`` header, 403 with a wrong one.
 
-        The main token serves every profile; a scoped token (``ssod.`` prefix, which the main
-        token never has) only the one it was issued for.
+        The main token serves every profile and is checked first, so its path is unchanged; a
+        scoped token (``ssod.`` prefix, which the main token never has) serves only the one
+        profile it was issued for.
         """
         given = request.headers.get("Authorization")
         if given is None:
             return _reply(401, _MISSING_TOKEN)
+        if self._authorized(given):
+            return None
         if given.startswith(SCOPED_PREFIX):
             if self._scoped is not None and self._scoped.authorizes(given, profile):
                 return None
             return _reply(403, _SCOPED_REFUSED)
-        if not self._authorized(given):
-            return _reply(403, _WRONG_TOKEN)
-        return None
+        return _reply(403, _WRONG_TOKEN)
 
     async def _serve(self, profile: str) -> web.Response:
         """Ask the provider, waiting at most ``wait_limit``; map its errors to statuses."""

@@ -48,7 +48,7 @@ from ssod.daemon.ecs import (
     _consume,
     _done_within,
     error_body,
-    refuse_foreign,
+    gate,
     reply,
     status_for,
 )
@@ -93,6 +93,8 @@ _NO_ROUTE: Final = error_body(CODE_NOT_FOUND, "no such metadata path")
 _NO_REGION: Final = error_body(CODE_NOT_FOUND, "the served profile has no region")
 _INTERNAL: Final = error_body(CODE_INTERNAL, "internal error; see the ssod log")
 _ALLOW: Final = {"Cache-Control": "no-store", "Allow": "GET, HEAD, PUT"}
+_PUT: Final = ("PUT",)
+_GET_HEAD: Final = ("GET", "HEAD")
 
 
 def check_role_name(profile: str) -> str:
@@ -243,13 +245,11 @@ class ImdsServer:
             await listeners.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        denied = refuse_foreign(request.headers, self._hosts)
+        if request.method == "PUT" and request.path == TOKEN_PATH:
+            return gate(request, self._hosts, _PUT) or self._issue_token(request)
+        denied = gate(request, self._hosts, _GET_HEAD, (_NOT_ALLOWED, _ALLOW))
         if denied is not None:
             return denied
-        if request.method == "PUT" and request.path == TOKEN_PATH:
-            return self._issue_token(request)
-        if request.method not in ("GET", "HEAD"):
-            return reply(405, _NOT_ALLOWED, _ALLOW)
         given = request.headers.get(TOKEN_HEADER)
         if given is None:
             return reply(401, _NO_TOKEN)
