@@ -35,7 +35,8 @@ from ssod.version import __version__
 
 #: Where the endpoint listens unless told otherwise (``AWS_CONTAINER_CREDENTIALS_FULL_URI``).
 DEFAULT_ECS_PORT: Final = 9179
-#: The only address we bind: AWS CLI v2 2.9.19 accepts no other loopback host (protocols.md §10).
+#: The address `ssod env` points at, always served: AWS CLI v2 2.9.19 accepts no other loopback
+#: host (protocols.md §10). Container addresses come from ``listenpolicy``.
 ECS_HOST: Final = LOOPBACK
 CREDENTIALS_PREFIX: Final = "/credentials/"
 CREDENTIALS_ROUTE: Final = CREDENTIALS_PREFIX + "{profile}"
