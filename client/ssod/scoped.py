@@ -31,8 +31,9 @@ SECRET_BYTES: Final = 32
 ID_HEX_DIGITS: Final = 10
 DEFAULT_TTL: Final = 12 * 3600
 MAX_TTL: Final = 90 * 86400
-#: Live scoped tokens the daemon keeps at most (bounds the file and the lookup table).
-MAX_TOKENS: Final = 256
+#: Live scoped tokens the daemon keeps at most (bounds the file, about 200 bytes a token, and
+#: the lookup table). Generous: `docker run --env-file <(ssod docker env ...)` issues one per run.
+MAX_TOKENS: Final = 4096
 FILE_VERSION: Final = 1
 
 _ID_RE: Final = re.compile(rf"[0-9a-f]{{{ID_HEX_DIGITS}}}")

@@ -171,3 +171,17 @@ def test_an_unreadable_file_is_moved_aside_and_its_tokens_refused(tmp_path: Path
     assert store.error is not None and "moved to scoped-tokens.json.unreadable" in store.error
     assert not path.exists()
     assert (tmp_path / "scoped-tokens.json.unreadable").read_bytes().startswith(b'{"version"')
+
+
+async def test_live_tokens_are_capped_and_expired_ones_make_room(
+    endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scoped, "MAX_TOKENS", 3)
+    for _ in range(3):
+        await endpoint.store.issue("dev", 60)
+    with pytest.raises(BadRequest, match="3 scoped tokens are live"):
+        await endpoint.store.issue("dev", 60)
+    endpoint.clock.now += 60
+    await endpoint.store.issue("dev", 60)
+    assert len(endpoint.store.live()) == 1
+    assert len(scoped.load(endpoint.store.path.read_bytes(), "f")) == 1  # pruned on disk too

@@ -453,3 +453,13 @@ def test_credentials_text() -> None:
     ]
     without_account = {k: v for k, v in CREDS.items() if k != "AccountId"}
     assert "AccountId" not in json.loads(shell.credentials_text(without_account, "process"))
+
+
+def test_status_shows_the_newest_scoped_tokens_and_counts_the_rest() -> None:
+    tokens = [
+        {"id": f"{i:010x}", "profile": "dev", "created_at": None, "expires_at": None}
+        for i in range(render.STATUS_TOKENS + 3)
+    ]
+    text = render.status_text({**STATUS, "tokens": tokens}, NOW)
+    assert f"{render.STATUS_TOKENS + 2:010x}" in text and f"{0:010x}" not in text
+    assert "... and 3 older (`ssod token list` shows them all)" in text

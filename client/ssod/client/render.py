@@ -72,6 +72,8 @@ PROFILE_KEYS = (
 )
 ACCOUNT_KEYS = ("account_id", "account_name", "email", "roles")
 TOKEN_KEYS = ("id", "name", "profile", "created_at", "expires_at")
+#: ``ssod status`` shows the newest this many scoped tokens (``--json`` and ``token list``: all).
+STATUS_TOKENS = 10
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 _STATE_COLORS = {"ready": "green", "login_required": "yellow", "expired": "red"}
@@ -204,7 +206,11 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     out.extend(_profiles_text(data["profiles"], now, color))
     if data["tokens"]:
         out.append("")
-        out.append(tokens_text(data["tokens"], now, color=color))
+        shown = data["tokens"][-STATUS_TOKENS:]
+        out.append(tokens_text(shown, now, color=color))
+        if len(data["tokens"]) > len(shown):
+            more = len(data["tokens"]) - len(shown)
+            out.append(f"  ... and {more} older (`ssod token list` shows them all)")
     if data["problems"]:
         out.append("")
         out.append(paint("Problems in the config file:", "bold", color))
