@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -33,6 +34,8 @@ def require_root() -> None:
     """Skip the test unless we are root (namespaces, veth pairs and addresses need it)."""
     if os.geteuid() != 0:
         pytest.skip("needs root: creates a network namespace, a veth pair and an address")
+    if shutil.which("ip") is None:
+        pytest.skip("needs iproute2's ip (.ci/run installs it)")
 
 
 def ip(*args: str) -> None:
