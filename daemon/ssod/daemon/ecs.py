@@ -194,13 +194,15 @@ class _AccessLog(AbstractAccessLogger):
     (bench/ecs_load.py, docs/performance.md).
     """
 
+    LINE: str = "event=ecs_request method=%s path=%s status=%d ms=%.1f"
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         level = logging.INFO if response.status >= 400 else logging.DEBUG
         if not self.logger.isEnabledFor(level):
             return
         self.logger.log(
             level,
-            "event=ecs_request method=%s path=%s status=%d ms=%.1f",
+            self.LINE,
             request.method,
             request.rel_url.raw_path[:512],
             response.status,

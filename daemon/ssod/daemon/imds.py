@@ -97,6 +97,12 @@ _PUT: Final = ("PUT",)
 _GET_HEAD: Final = ("GET", "HEAD")
 
 
+class _ImdsAccessLog(_AccessLog):
+    """The ECS endpoint's access log, under IMDS's event name (no token, no query)."""
+
+    LINE = "event=imds_request method=%s path=%s status=%d ms=%.1f"
+
+
 def check_role_name(profile: str) -> str:
     """The role name IMDS serves for ``profile``: the profile name, if it is a legal one."""
     if not ROLE_NAME_RE.fullmatch(profile):
@@ -221,7 +227,7 @@ class ImdsServer:
             self._listen,
             self._port,
             name="IMDS endpoint",
-            access_log_class=_AccessLog,
+            access_log_class=_ImdsAccessLog,
             access_log=log,
             max_connections=self._max_connections,
             head_timeout=self._head_timeout,
