@@ -26,6 +26,7 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     │   └── BadRequest             bad_request       2
     ├── RuntimeDirError            runtime_dir       1
     ├── DaemonAlreadyRunning       already_running   1
+    ├── AddressMissing             address_missing   1
     └── UsageError                 usage             2
         ├── DestinationRefused     bad_destination   2
         └── CannotFederate         cannot_federate   2
@@ -216,6 +217,12 @@ class DaemonAlreadyRunning(SsodError):
     """Another ssod daemon holds the instance lock in the same runtime directory."""
 
     code = "already_running"
+
+
+class AddressMissing(SsodError):
+    """An address the daemon is to listen on is not (yet) an address of this host."""
+
+    code = "address_missing"
 
 
 class UsageError(SsodError):

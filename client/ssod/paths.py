@@ -97,3 +97,8 @@ def ipc_endpoint() -> str:
 def ecs_token_file() -> Path:
     """The file holding the ECS endpoint's authorization token (0600, no trailing newline)."""
     return state_dir() / "ecs-token"
+
+
+def scoped_tokens_file() -> Path:
+    """The file holding the SHA-256 digests of the live scoped tokens (0600), beside the token."""
+    return state_dir() / "scoped-tokens.json"

@@ -46,6 +46,9 @@ class Op(StrEnum):
     SSO_REGION = "sso_region"
     START_URL = "start_url"
     CONSOLE = "console"
+    ISSUE_TOKEN = "issue_token"  # noqa: S105
+    REVOKE_TOKEN = "revoke_token"  # noqa: S105
+    LIST_TOKENS = "list_tokens"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -92,6 +95,14 @@ OPS: Mapping[Op, OpSpec] = {
         {"profile": str, "destination": str, "region": str, "duration": str, "link": bool},
         required=frozenset({"profile"}),
     ),
+    # ttl: seconds as a decimal string (the wire carries strings and booleans only).
+    Op.ISSUE_TOKEN: OpSpec(
+        {"profile": str, "ttl": str, "name": str}, required=frozenset({"profile"})
+    ),
+    Op.REVOKE_TOKEN: OpSpec(
+        {"id": str, "profile": str, "all": bool}, one_of=("id", "profile", "all")
+    ),
+    Op.LIST_TOKENS: OpSpec(),
 }
 
 

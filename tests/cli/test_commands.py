@@ -112,7 +112,7 @@ def test_status_text_and_json(ssod_daemon: DaemonHarness) -> None:
     assert "111111111111" in dev and "ReadOnly" in dev and "expire in" in dev
 
     data = json.loads(ssod_daemon.ssod("status", "--json").stdout)
-    assert list(data) == ["daemon", "sessions", "profiles", "problems"]
+    assert list(data) == ["daemon", "sessions", "profiles", "problems", "tokens"]
     assert tuple(data["daemon"]) == render.DAEMON_KEYS
     assert all(tuple(s) == render.SESSION_KEYS for s in data["sessions"])
     assert all(tuple(p) == render.PROFILE_KEYS for p in data["profiles"])

@@ -55,6 +55,7 @@ def test_modes_under_an_open_umask(ssod_daemon: DaemonHarness) -> None:
         "https://d-1234567890.awsapps.com/start", "us-east-1", ["sso:account:access"], "corp"
     )
     token_file = Path(endpoint["token_file"])
+    ssod_daemon.request(Op.ISSUE_TOKEN, profile="dev")  # writes the scoped-token file
     expected = {
         ssod_daemon.runtime: 0o700,
         ssod_daemon.runtime / "lock": 0o600,
@@ -63,6 +64,7 @@ def test_modes_under_an_open_umask(ssod_daemon: DaemonHarness) -> None:
         ssod_daemon.cache_dir / f"{key}.json": 0o600,
         token_file: 0o600,
         token_file.parent: 0o700,
+        token_file.with_name("scoped-tokens.json"): 0o600,
     }
     assert {str(p): oct(mode(p)) for p in expected} == {str(p): oct(m) for p, m in expected.items()}
     # Nothing in the cache is readable by others, whatever it is.

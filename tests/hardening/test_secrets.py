@@ -143,6 +143,19 @@ def test_no_secret_in_logs_errors_status_or_argv(
         opened = ssod_daemon.ssod("console", "--profile", "prod", env={"BROWSER": browser})
         assert opened.returncode == 0, opened.stderr
         outputs.append(opened.stdout + opened.stderr)
+        # A scoped token: issued by the CLI, used, refused for another profile and once revoked.
+        issued = ssod_daemon.ssod("token", "issue", "--profile", "dev", "--name", "leak-check")
+        assert issued.returncode == 0, issued.stderr
+        scoped = issued.stdout.strip()
+        outputs.append(issued.stderr)
+        assert ecs_get(endpoint, "dev", token=scoped)[0] == 200
+        for profile in ("prod", "dev"):
+            if profile == "dev":
+                outputs.append(ssod_daemon.ssod("token", "list").stdout)
+                outputs.append(ssod_daemon.ssod("token", "revoke", "leak-check").stdout)
+            status, body = ecs_get(endpoint, profile, token=scoped)
+            assert status == 403
+            messages.append(json.dumps(body))
         for token in ("wrong", endpoint["token"] + "x", ""):
             status, body = ecs_get(endpoint, "dev", token=token)
             assert status in (401, 403)
@@ -174,7 +187,7 @@ def test_no_secret_in_logs_errors_status_or_argv(
         ssod_daemon.request(Op.LOGOUT, profile="dev")
         outputs.append(json.dumps(ssod_daemon.request(Op.STATUS)))
     log = ssod_daemon.log()
-    secrets = issued_secrets(emulator.state) | {endpoint["token"]}
+    secrets = issued_secrets(emulator.state) | {endpoint["token"], scoped, scoped.split(".")[2]}
     assert len(secrets) > 20, "the flows handed out too few secrets to prove anything"
     assert all(len(s) >= 16 for s in secrets)
     places = {

@@ -168,8 +168,8 @@ async def test_binds_loopback_only_and_reports_its_port(ecs: Harness) -> None:
     assert ecs.port != 0
     assert ecs.server.base_url == f"http://127.0.0.1:{ecs.port}"
     assert ecs.server.url_for("prod/admin") == f"{ecs.server.base_url}/credentials/prod%2Fadmin"
-    assert ecs.server._server is not None
-    assert [s.getsockname()[0] for s in ecs.server._server.sockets] == ["127.0.0.1"]
+    assert ecs.server.sockets == [("127.0.0.1", ecs.port)]
+    assert ecs.server.served == ["127.0.0.1"] and ecs.server.waiting == []
 
 
 async def test_serves_credentials(ecs: Harness, http: aiohttp.ClientSession) -> None:

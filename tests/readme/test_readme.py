@@ -12,9 +12,11 @@ real work they stand for:
   rest of the README talks to is the one the service started.
 
 ```console blocks are not run here; each is covered elsewhere: the interactive wizard by
-tests/cli/test_configure.py (through a pseudo-terminal), the container example needs a Docker
-engine (none on the test machines; the same environment variables are checked with real
-clients by tests/interop), and the emulator example by tests/emulator/test_cli_and_api.py.
+tests/cli/test_configure.py (through a pseudo-terminal), the container examples need a Docker
+engine (none on the test machines; the same env files are used by real clients in a network
+namespace by tests/network/test_bridged.py), the ssh examples a remote host
+(tests/network/test_ssh.py runs them against a real sshd in a namespace), the IMDS example is
+tests/interop/test_imds.py, and the emulator example is tests/emulator/test_cli_and_api.py.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ STATUS: dict[str, Any] = {
 
 def test_status_json_has_exactly_the_documented_keys() -> None:
     data = json.loads(render.status_json(STATUS))
-    assert list(data) == ["daemon", "sessions", "profiles", "problems"]
+    assert list(data) == ["daemon", "sessions", "profiles", "problems", "tokens"]
     assert tuple(data["daemon"]) == render.DAEMON_KEYS
     assert [tuple(s) for s in data["sessions"]] == [render.SESSION_KEYS] * 2
     assert [tuple(p) for p in data["profiles"]] == [render.PROFILE_KEYS] * 2
@@ -162,8 +162,30 @@ def test_status_json_has_exactly_the_documented_keys() -> None:
     assert data["profiles"][1]["role_name"] is None
     # Every documented key is named in the module docstring.
     doc = render.__doc__ or ""
-    for key in render.DAEMON_KEYS + render.SESSION_KEYS + render.PROFILE_KEYS:
+    for key in render.DAEMON_KEYS + render.SESSION_KEYS + render.PROFILE_KEYS + render.TOKEN_KEYS:
         assert key in doc, key
+
+
+def test_scoped_tokens_in_status_show_ids_never_tokens() -> None:
+    tokens = [
+        {
+            "id": "0123456789",
+            "name": "ci",
+            "profile": "dev",
+            "created_at": "2026-12-03T08:00:00Z",
+            "expires_at": "2026-12-03T20:00:00Z",
+            "token": "ssod.0123456789.SECRET",
+        }
+    ]
+    data = json.loads(render.status_json({**STATUS, "tokens": tokens}))
+    assert data["tokens"] == [{k: v for k, v in tokens[0].items() if k != "token"}]
+    text = render.status_text({**STATUS, "tokens": tokens}, NOW)
+    assert "SECRET" not in text
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("SCOPED TOKEN"))
+    assert lines[at].split() == ["SCOPED", "TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES"]
+    assert lines[at + 1].split()[:3] == ["0123456789", "ci", "dev"]
+    assert "SCOPED TOKEN" not in render.status_text(STATUS, NOW)
 
 
 def test_status_json_survives_a_sparse_reply() -> None:
@@ -450,3 +472,13 @@ def test_env_vars_without_a_token_file_and_with_a_region() -> None:
         ("AWS_REGION", "eu-west-1"),
         ("AWS_DEFAULT_REGION", "eu-west-1"),
     ]
+
+
+def test_status_shows_the_newest_scoped_tokens_and_counts_the_rest() -> None:
+    tokens = [
+        {"id": f"{i:010x}", "profile": "dev", "created_at": None, "expires_at": None}
+        for i in range(render.STATUS_TOKENS + 3)
+    ]
+    text = render.status_text({**STATUS, "tokens": tokens}, NOW)
+    assert f"{render.STATUS_TOKENS + 2:010x}" in text and f"{0:010x}" not in text
+    assert "... and 3 older (`ssod token list` shows them all)" in text

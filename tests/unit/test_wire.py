@@ -26,6 +26,9 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.SSO_REGION: [{"region": "ap-northeast-1"}],
     Op.START_URL: [{"start_url": "https://sso.example.com"}],
     Op.CONSOLE: [{"profile": "dev"}, {"profile": "dev", "destination": "s3", "duration": "1h"}],
+    Op.ISSUE_TOKEN: [{"profile": "dev"}, {"profile": "dev", "ttl": "3600", "name": "ci"}],
+    Op.REVOKE_TOKEN: [{"id": "0123456789"}, {"profile": "dev"}, {"all": True}],
+    Op.LIST_TOKENS: [{}],
 }
 
 

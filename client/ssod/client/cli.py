@@ -33,6 +33,7 @@ _COMMANDS: dict[str, str] = {
     "roles": "cmd_roles",
     "configure": "cmd_configure",
     "token": "cmd_token",
+    "docker": "cmd_docker",
     "daemon": "cmd_daemon",
     "emulator": "cmd_emulator",
     "service": "cmd_service",

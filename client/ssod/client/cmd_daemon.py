@@ -24,6 +24,36 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="ECS endpoint port on 127.0.0.1 (default $SSOD_ECS_PORT or 9179; 0 picks a free one)",
     )
     p.add_argument(
+        "--ecs-listen",
+        metavar="ADDR[,ADDR]",
+        default=None,
+        help=(
+            "addresses the ECS endpoint serves: 127.0.0.1 and link-local ones, which are served "
+            "while they exist on this host (default $SSOD_ECS_LISTEN or 127.0.0.1,169.254.170.2)"
+        ),
+    )
+    p.add_argument(
+        "--imds-profile",
+        metavar="NAME",
+        default=None,
+        help="serve this profile over an IMDSv2 endpoint (default $SSOD_IMDS_PROFILE; off)",
+    )
+    p.add_argument(
+        "--imds-port",
+        type=int,
+        default=None,
+        help="IMDS endpoint port (default $SSOD_IMDS_PORT or 9180; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--imds-listen",
+        metavar="ADDR[,ADDR]",
+        default=None,
+        help=(
+            "addresses the IMDS endpoint serves (default $SSOD_IMDS_LISTEN or 127.0.0.1; add "
+            "169.254.170.2 for containers: IMDS has no token, every container there gets it)"
+        ),
+    )
+    p.add_argument(
         "--runtime-dir",
         default=None,
         help="directory for the IPC socket (default $SSOD_RUNTIME_DIR or $XDG_RUNTIME_DIR/ssod)",

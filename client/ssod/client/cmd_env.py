@@ -42,6 +42,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--shell", default="sh", choices=tuple(_USAGE), help="syntax to print (default sh)"
     )
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help=(
+            "print the lines for a remote shell reached with `ssh -R` (the forwarded port and a "
+            "fresh scoped token for the profile) and the ssh options to use"
+        ),
+    )
+    from ssod.client.cmd_token import add_name_argument, add_ttl_argument
+
+    add_ttl_argument(p)
+    add_name_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -57,8 +69,22 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.client import common, shell
 
     profile = args.profile or common.default_profile()
+    if not args.remote and (args.ttl is not None or args.name is not None):
+        from ssod.errors import BadRequest
+
+        raise BadRequest("--ttl and --name go with --remote (they describe its scoped token)")
     with common.connect() as client:
         served = lookup(client, profile, named=bool(args.profile))
+    if args.remote:
+        from ssod.client.cmd_token import issue_token
+
+        issued = issue_token(profile, args.ttl, args.name)
+        print(
+            shell.remote_env_text(
+                served.endpoint, issued, profile, args.shell, region=served.region
+            )
+        )
+        return 0
     notes = precedence_notes(os.environ, served.names)
     lines = [f"Use: {_USAGE[args.shell]}", *notes]
     print(shell.env_text(served.endpoint, profile, args.shell, lines, region=served.region))

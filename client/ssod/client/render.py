@@ -6,13 +6,16 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 ``ssod status --json`` prints exactly these keys (missing values are ``null``)::
 
     daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
-              config_loaded_at, config_error, ecs_token_error
+              config_loaded_at, config_error, ecs_token_error, ecs_urls (every address
+              served), ecs_waiting (link-local addresses not on this host yet), imds_url,
+              imds_profile, tokens_error (the scoped-token file could not be read)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
     profiles: [name, session, kind (sso|assume_role), account_id, role_name, role_arn, region,
                credentials_expire_at, served, last_used, last_error]
     problems: [message, ...]
+    tokens:   [id, name, profile, created_at, expires_at]   (live scoped tokens; never the token)
 
 ``ssod roles --json`` prints ``session, start_url, region, accounts: [account_id,
 account_name, email, roles: [name, ...]]``.
@@ -36,6 +39,11 @@ DAEMON_KEYS = (
     "config_loaded_at",
     "config_error",
     "ecs_token_error",
+    "ecs_urls",
+    "ecs_waiting",
+    "imds_url",
+    "imds_profile",
+    "tokens_error",
 )
 SESSION_KEYS = (
     "name",
@@ -65,6 +73,9 @@ PROFILE_KEYS = (
     "last_error",
 )
 ACCOUNT_KEYS = ("account_id", "account_name", "email", "roles")
+TOKEN_KEYS = ("id", "name", "profile", "created_at", "expires_at")
+#: ``ssod status`` shows the newest this many scoped tokens (``--json`` and ``token list``: all).
+STATUS_TOKENS = 10
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 _STATE_COLORS = {"ready": "green", "login_required": "yellow", "expired": "red"}
@@ -157,6 +168,7 @@ def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
         "sessions": [_project(s, SESSION_KEYS) for s in _list(status, "sessions")],
         "profiles": [_project(p, PROFILE_KEYS) for p in _list(status, "profiles")],
         "problems": [str(p) for p in _list(status, "problems")],
+        "tokens": [_project(t, TOKEN_KEYS) for t in _list(status, "tokens")],
     }
 
 
@@ -172,9 +184,17 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     uptime = d["uptime_seconds"]
     up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
     loaded = relative(d["config_loaded_at"], now)
+    urls = d["ecs_urls"] if isinstance(d["ecs_urls"], list) and d["ecs_urls"] else [d["ecs_url"]]
     out = [
         paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}", "bold", color),
-        f"  ECS endpoint  {d['ecs_url'] or '-'}",
+        f"  ECS endpoint  {', '.join(str(u) for u in urls if u) or '-'}",
+    ]
+    if isinstance(d["ecs_waiting"], list) and d["ecs_waiting"]:
+        waiting = ", ".join(str(w) for w in d["ecs_waiting"])
+        out.append(f"                also {waiting} once it exists here (`ssod docker setup`)")
+    if d["imds_url"]:
+        out.append(f"  IMDS endpoint {d['imds_url']} (profile {d['imds_profile']})")
+    out += [
         f"  config        {d['config_file'] or '-'}"
         + (f", loaded {loaded}" if loaded != "-" else ""),
     ]
@@ -182,10 +202,19 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
         out.append(paint(f"  config error  {d['config_error']}", "red", color))
     if d["ecs_token_error"]:
         out.append(paint(f"  ECS token     {d['ecs_token_error']}", "red", color))
+    if d["tokens_error"]:
+        out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")
     out.extend(_profiles_text(data["profiles"], now, color))
+    if data["tokens"]:
+        out.append("")
+        shown = data["tokens"][-STATUS_TOKENS:]
+        out.append(tokens_text(shown, now, color=color))
+        if len(data["tokens"]) > len(shown):
+            more = len(data["tokens"]) - len(shown)
+            out.append(f"  ... and {more} older (`ssod token list` shows them all)")
     if data["problems"]:
         out.append("")
         out.append(paint("Problems in the config file:", "bold", color))
@@ -263,6 +292,45 @@ def _profiles_text(profiles: list[dict[str, Any]], now: datetime, color: bool) -
     lines = [table(headers, rows, color=color)]
     lines.extend(paint(n, "yellow", color) for n in notes)
     return lines
+
+
+def tokens_text(tokens: list[dict[str, Any]], now: datetime, *, color: bool = False) -> str:
+    """The live scoped tokens as a table (ids and profiles; a token itself is never shown)."""
+    if not tokens:
+        return "No scoped tokens are live (`ssod token issue --profile NAME` makes one)."
+    rows: list[list[Cell]] = [
+        [
+            str(t.get("id") or "?"),
+            str(t.get("name") or "-"),
+            str(t.get("profile") or "-"),
+            relative(t.get("created_at"), now),
+            relative(t.get("expires_at"), now),
+        ]
+        for t in tokens
+    ]
+    return table(("SCOPED TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES"), rows, color=color)
+
+
+def issued_text(issued: Mapping[str, Any], now: datetime) -> str:
+    """What ``ssod token issue`` says on stderr beside the token it prints (never the token)."""
+    name = f" ({issued.get('name')})" if issued.get("name") else ""
+    return (
+        f"ssod: scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
+        f"only, until {issued.get('expires_at')} ({relative(issued.get('expires_at'), now)}); "
+        f"revoke it with `ssod token revoke {issued.get('id')}`"
+    )
+
+
+def revoked_text(result: Mapping[str, Any]) -> str:
+    """What ``ssod token revoke`` says."""
+    gone = [t for t in _list(result, "revoked") if isinstance(t, Mapping)]
+    if not gone:
+        return "No live scoped token matched; nothing was revoked."
+    lines = [
+        f"Revoked scoped token {t.get('id')} (profile {t.get('profile')}); refused from now on."
+        for t in gone
+    ]
+    return "\n".join(lines)
 
 
 # -- roles -------------------------------------------------------------------------------------

@@ -37,6 +37,15 @@ def assign(name: str, value: str, shell: str) -> str:
     return f"export {name}={quote(value, shell)}"
 
 
+def unset(name: str, shell: str) -> str:
+    """One line that removes environment variable ``name`` in ``shell`` (quietly if unset)."""
+    if shell == "fish":
+        return f"set -e {name}"
+    if shell == "powershell":
+        return f"Remove-Item Env:{name} -ErrorAction SilentlyContinue"
+    return f"unset {name}"
+
+
 def comment(text: str) -> str:
     """A comment line (``#`` in all three shells), on one line whatever ``text`` holds."""
     return "# " + " ".join(text.split())
@@ -76,6 +85,56 @@ def env_text(
     lines = [comment(f"ssod: AWS SDKs in this shell get credentials of profile {profile}")]
     lines.extend(comment(n) for n in notes)
     lines.extend(assign(name, value, shell) for name, value in env_vars(endpoint, profile, region))
+    return "\n".join(lines)
+
+
+def ssh_forward(port: int) -> str:
+    """The ``ssh`` options that carry the endpoint to a remote host's loopback, same port.
+
+    The port must stay the same: the endpoint's Host check accepts only ``127.0.0.1:PORT``.
+    Binding the remote side to 127.0.0.1 explicitly keeps it off the remote's network even
+    where ``GatewayPorts`` is on; ``ExitOnForwardFailure`` fails loudly if the port is taken.
+    """
+    return f"-o ExitOnForwardFailure=yes -R 127.0.0.1:{port}:127.0.0.1:{port}"
+
+
+def remote_env_text(
+    endpoint: Mapping[str, Any],
+    issued: Mapping[str, Any],
+    profile: str,
+    shell: str,
+    region: str | None = None,
+) -> str:
+    """``ssod env --remote``: the lines for a remote shell reached with ``ssh -R``.
+
+    The remote side has no token file, so the scoped token goes in the variable, and a token
+    file variable left over there (botocore prefers the file) is removed.
+    """
+    from urllib.parse import quote as urlquote
+
+    port = int(str(endpoint["port"]))
+    path = str(endpoint["credentials_path"]).replace("PROFILE", urlquote(profile, safe=""))
+    forward = ssh_forward(port)
+    lines = [
+        comment(f"ssod: a remote shell gets credentials of profile {profile} from this machine"),
+        comment(f"connect: ssh {forward} HOST"),
+        comment(
+            f"then run these lines there, or in one go: ssod env --remote --profile {profile} "
+            f"| ssh {forward} HOST 'umask 077; cat > ~/.ssod-remote.sh' and then, in the "
+            "remote shell: . ~/.ssod-remote.sh"
+        ),
+        comment(
+            f"scoped token {issued.get('id')} serves only {profile}, until "
+            f"{issued.get('expires_at')}; revoke it here with: ssod token revoke {issued.get('id')}"
+        ),
+        assign("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"http://127.0.0.1:{port}{path}", shell),
+        assign("AWS_CONTAINER_AUTHORIZATION_TOKEN", str(issued["token"]), shell),
+        unset("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", shell),
+        unset("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", shell),
+    ]
+    if region:
+        lines.append(assign("AWS_REGION", region, shell))
+        lines.append(assign("AWS_DEFAULT_REGION", region, shell))
     return "\n".join(lines)
 
 

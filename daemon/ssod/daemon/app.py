@@ -1,12 +1,12 @@
 """The daemon's composition root: builds every part from ``Settings`` and runs their lifecycle.
 
-Start order: runtime directory and single-instance lock, ECS token, config, broker, ECS
-endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the reverse: stop
-accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish, close AWS
-clients, remove the socket. SIGHUP reloads the config. A config that stops parsing keeps the
-last good one in service and shows the error in status. The ECS token file is watched too: a
-token written there is served, a file made unsafe is reported in status until it is safe again,
-and a deleted file is replaced by a new token (as a restart would do).
+Start order: runtime directory and single-instance lock, ECS token and scoped tokens, config,
+broker, ECS endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the
+reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
+close AWS clients, remove the socket. SIGHUP reloads the config. A config that stops parsing
+keeps the last good one in service and shows the error in status. The ECS token file is watched
+too: a token written there is served, a file made unsafe is reported in status until it is
+safe again, and a deleted file is replaced by a new token (as a restart would do).
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ from ssod.daemon.consolelinks import ConsoleLinks
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
 from ssod.daemon.federation import FederationClient
+from ssod.daemon.imds import ImdsServer
 from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
 from ssod.daemon.ownership import check_home_ownership
 from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.scopedstore import ScopedTokenStore
 from ssod.daemon.sessions import SessionSpec
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
@@ -82,7 +84,25 @@ class Daemon:
         self.federation = FederationClient(settings.ca_bundle)
         self.console_links = ConsoleLinks(self.clock)
         self._token = ""
-        self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
+        self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.ecs = EcsServer(
+            self.broker,
+            lambda: self._token,
+            port=settings.ecs_port,
+            scoped=self.scoped,
+            listen=settings.ecs_listen,
+            retry=settings.listen_retry,
+        )
+        self.imds: ImdsServer | None = None
+        if settings.imds_profile is not None:
+            self.imds = ImdsServer(
+                self.broker,
+                settings.imds_profile,
+                lambda: self._region_of(settings.imds_profile),
+                port=settings.imds_port,
+                listen=settings.imds_listen,
+                retry=settings.listen_retry,
+            )
         self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
         self._config_changed = Rerun(self.reload)
         self._token_file_changed = Rerun(self.check_token_file)
@@ -111,11 +131,14 @@ class Daemon:
         self._lock = acquire_instance_lock(self.settings.runtime_dir)
         try:
             self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
+            await asyncio.to_thread(self.scoped.load)
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.reload()
             await self.ecs.start()
+            if self.imds is not None:
+                await self.imds.start()
             await self.ipc.start()
             self.watcher.start()
         except BaseException:
@@ -138,6 +161,9 @@ class Daemon:
             await self.ipc.stop()
         with contextlib.suppress(Exception):
             await self.ecs.stop()
+        if self.imds is not None:
+            with contextlib.suppress(Exception):
+                await self.imds.stop()
         await self.logins.close()
         await self.console_links.close()
         await self.broker.wait_idle()
@@ -214,14 +240,37 @@ class Daemon:
     # -- endpoint and token --------------------------------------------------------------
 
     def endpoint_info(self) -> dict[str, Any]:
-        """What ``ssod env`` prints: the ECS base URL, the token file and the token."""
+        """What ``ssod env`` prints: the ECS base URL, the token file and the token.
+
+        Also the other addresses served (``urls``: one base URL per address, 127.0.0.1
+        first), the link-local ones not there yet (``waiting``), and the IMDS endpoint.
+        """
         return {
             "url": self.ecs.base_url,
             "port": self.ecs.port,
             "credentials_path": self.ecs.url_for("PROFILE").removeprefix(self.ecs.base_url),
             "token_file": str(self.settings.token_file),
             "token": self._token,
+            "urls": [self.ecs.base_url_on(h) for h in self.ecs.served],
+            "waiting": self.ecs.waiting,
+            **self._imds_info(),
         }
+
+    def _imds_info(self) -> dict[str, Any]:
+        imds = self.imds
+        if imds is None:
+            return {"imds_url": None, "imds_urls": [], "imds_profile": None, "imds_waiting": []}
+        return {
+            "imds_url": imds.base_url,
+            "imds_urls": [imds.base_url_on(h) for h in imds.served],
+            "imds_profile": imds.profile,
+            "imds_waiting": imds.waiting,
+        }
+
+    def _region_of(self, profile: str | None) -> str | None:
+        config = self.broker.config
+        found = config.profiles.get(profile) if config is not None and profile else None
+        return found.region if found is not None else None
 
     async def rotate_token(self) -> None:
         """Replace the ECS token; shells that exported the old one must run `ssod env` again."""
@@ -267,6 +316,11 @@ class Daemon:
                 "started_at": format_timestamp_epoch(self._started),
                 "uptime_seconds": int(time.monotonic() - self._started_mono),
                 "ecs_url": self.ecs.base_url,
+                "ecs_urls": [self.ecs.base_url_on(h) for h in self.ecs.served],
+                "ecs_waiting": self.ecs.waiting,
+                "imds_url": self.imds.base_url if self.imds is not None else None,
+                "imds_profile": self.imds.profile if self.imds is not None else None,
+                "tokens_error": self.scoped.error,
                 "ipc": self.settings.ipc_endpoint,
                 "config_file": str(self.settings.config_file),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
@@ -274,6 +328,7 @@ class Daemon:
                 "ecs_token_error": self._token_error,
             },
             **self.broker.status(),
+            "tokens": [r.public() for r in self.scoped.live()],
         }
 
 

@@ -171,6 +171,10 @@ class Broker:
             self._config.profile(name)  # raises the precise error: invalid, unserved, unknown
         raise ProfileNotFound(f"no SSO profile named {name!r} is configured")
 
+    def check_served(self, name: str) -> None:
+        """Raise the precise error if profile ``name`` is not served (invalid, unknown...)."""
+        self._served(name)
+
     def held(self, name: str) -> RoleCredentials | None:
         """Credentials for ``name`` held in memory with more than the margin left, or None."""
         served = self._profiles.get(name)

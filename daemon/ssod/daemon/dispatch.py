@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ssod import scoped
 from ssod.daemon import starturl
 from ssod.daemon.aws import TokenRejected
 from ssod.daemon.ipc import Progress
@@ -52,6 +53,9 @@ class Dispatcher:
             Op.SSO_REGION: self._sso_region,
             Op.START_URL: self._start_url,
             Op.CONSOLE: self._console,
+            Op.ISSUE_TOKEN: self._issue_token,
+            Op.REVOKE_TOKEN: self._revoke_token,
+            Op.LIST_TOKENS: self._list_tokens,
         }
 
     def __call__(self, request: Request) -> Result:
@@ -221,3 +225,20 @@ class Dispatcher:
             "account_id": creds.account_id,
             "expires_at": format_timestamp(creds.expiration),
         }
+
+    async def _issue_token(self, args: Mapping[str, object]) -> Result:
+        profile = _str(args, "profile") or ""
+        self._daemon.broker.check_served(profile)  # the precise error for a profile not served
+        raw_ttl = _str(args, "ttl")
+        ttl = scoped.parse_ttl(raw_ttl) if raw_ttl else scoped.DEFAULT_TTL
+        issued = await self._daemon.scoped.issue(profile, ttl, _str(args, "name") or "")
+        yield {**issued.record.public(), "token": issued.token}
+
+    async def _revoke_token(self, args: Mapping[str, object]) -> Result:
+        gone = await self._daemon.scoped.revoke(
+            key=_str(args, "id"), profile=_str(args, "profile"), every=bool(args.get("all"))
+        )
+        yield {"revoked": [r.public() for r in gone]}
+
+    async def _list_tokens(self, args: Mapping[str, object]) -> Result:
+        yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}

@@ -1,8 +1,11 @@
 """The ECS container-credentials endpoint: an aiohttp server on 127.0.0.1 serving role credentials.
 
 Owns the HTTP contract (routes, statuses, ``{code, message}`` error bodies), the request gate
-(Host and browser checks against DNS rebinding, the constant-time token check) and the limits
-against hostile local clients (line sizes, connection cap, a deadline for each request head).
+(Host and browser checks against DNS rebinding, the constant-time token check; the IMDS
+endpoint shares the gate) and the limits against hostile local clients (line sizes,
+connection cap, a deadline for each request head; binding and limits live in ``listeners``).
+It also listens on the link-local container address when configured and present
+(``listenpolicy``); the Host check names exactly the addresses being served.
 It never fetches credentials itself: it asks a ``CredentialProvider`` and waits at most
 ``wait_limit`` seconds, because SDKs give up after 2 s (protocols.md section 6). It never logs
 a token, a header value or a credential.
@@ -16,29 +19,30 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
-from ssod.daemon.connguard import ConnectionCount, ConnectionGuard
+from ssod.daemon.listeners import DEFAULT_RETRY, Listeners
+from ssod.daemon.listenpolicy import LOOPBACK, ListenAddress, host_headers, url_host
 from ssod.daemon.model import CredentialProvider, RoleCredentials
+from ssod.scoped import PREFIX as SCOPED_PREFIX
 from ssod.version import __version__
 
 #: Where the endpoint listens unless told otherwise (``AWS_CONTAINER_CREDENTIALS_FULL_URI``).
 DEFAULT_ECS_PORT: Final = 9179
-#: The only address we bind: AWS CLI v2 2.9.19 accepts no other loopback host (protocols.md §10).
-ECS_HOST: Final = "127.0.0.1"
+#: The address `ssod env` points at, always served: AWS CLI v2 2.9.19 accepts no other loopback
+#: host (protocols.md §10). Container addresses come from ``listenpolicy``.
+ECS_HOST: Final = LOOPBACK
 CREDENTIALS_PREFIX: Final = "/credentials/"
 CREDENTIALS_ROUTE: Final = CREDENTIALS_PREFIX + "{profile}"
 HEALTH_PATH: Final = "/health"
 
 MAX_PROFILE_LENGTH: Final = 256
-MAX_LINE_SIZE: Final = 8190
-MAX_FIELD_SIZE: Final = 8190
 #: Open connections beyond this are reset at once; each SDK process holds one.
 MAX_CONNECTIONS: Final = 256
 #: Each request head must be complete within this many seconds of the connection opening or of
@@ -81,7 +85,15 @@ _MISSING_TOKEN: Final = _body(
 _WRONG_TOKEN: Final = _body(
     CODE_FORBIDDEN, 'wrong authorization token (rotated?): run eval "$(ssod env)" again'
 )
-_BAD_HOST: Final = _body(CODE_FORBIDDEN, "the Host header must be 127.0.0.1:PORT")
+# One answer for every refused scoped token: it names no profile and says not why.
+_SCOPED_REFUSED: Final = _body(
+    CODE_FORBIDDEN,
+    "this scoped token does not serve this path (it serves one profile until it expires or "
+    "is revoked): ask its owner for a new one (`ssod token issue`)",
+)
+_BAD_HOST: Final = _body(
+    CODE_FORBIDDEN, "the Host header must name an address the endpoint serves (127.0.0.1:PORT)"
+)
 _CROSS_SITE: Final = _body(CODE_FORBIDDEN, "requests from web pages are refused")
 _NOT_ALLOWED: Final = _body(CODE_METHOD_NOT_ALLOWED, "only GET and HEAD are allowed")
 _NO_ROUTE: Final = _body(CODE_NOT_FOUND, "no such path; use /credentials/PROFILE")
@@ -91,6 +103,43 @@ _BAD_PROFILE: Final = _body(
 )
 _INTERNAL: Final = _body(CODE_INTERNAL, "internal error; see the ssod log")
 _HEALTH: Final = json.dumps({"status": "ok", "version": __version__}).encode()
+
+
+def reply(status: int, body: bytes, headers: Mapping[str, str] = _NO_STORE) -> web.Response:
+    """A JSON answer (``body`` from :func:`error_body` for errors), not cached."""
+    return web.Response(status=status, body=body, content_type=_JSON, headers=headers)
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The ``{code, message}`` error body every SDK understands (protocols.md §6)."""
+    return _body(code, message)
+
+
+def gate(
+    request: web.BaseRequest,
+    hosts: frozenset[str],
+    methods: tuple[str, ...] = ("GET", "HEAD"),
+    not_allowed: tuple[bytes, dict[str, str]] | None = None,
+) -> web.Response | None:
+    """Refuse DNS-rebinding and browser requests (403) and other methods (405).
+
+    Shared by the ECS and IMDS endpoints; one call per request on the hot path.
+    """
+    headers = request.headers
+    # DNS rebinding: a web page can reach 127.0.0.1 under its own name, but cannot forge
+    # Host (aws-vault added this check after 99designs/aws-vault#578).
+    if headers.get("Host") not in hosts:
+        return _reply(403, _BAD_HOST)
+    # No browser has a reason to be here; Origin and Sec-Fetch-Site betray page scripts.
+    if "Origin" in headers or headers.get("Sec-Fetch-Site", "none") not in (
+        "none",
+        "same-origin",
+    ):
+        return _reply(403, _CROSS_SITE)
+    if request.method not in methods:
+        body, allow = not_allowed or (_NOT_ALLOWED, _ALLOW)
+        return _reply(405, body, allow)
+    return None
 
 
 def status_for(err: errors.SsodError) -> int:
@@ -145,13 +194,15 @@ class _AccessLog(AbstractAccessLogger):
     (bench/ecs_load.py, docs/performance.md).
     """
 
+    LINE: str = "event=ecs_request method=%s path=%s status=%d ms=%.1f"
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         level = logging.INFO if response.status >= 400 else logging.DEBUG
         if not self.logger.isEnabledFor(level):
             return
         self.logger.log(
             level,
-            "event=ecs_request method=%s path=%s status=%d ms=%.1f",
+            self.LINE,
             request.method,
             request.rel_url.raw_path[:512],
             response.status,
@@ -163,8 +214,16 @@ class _AccessLog(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
+class ScopedTokens(Protocol):
+    """Checks scoped tokens (``ssod.daemon.scopedstore``): good for one profile each."""
+
+    def authorizes(self, token: str, profile: str) -> bool:
+        """True only for a live scoped token issued for exactly ``profile``."""
+        ...
+
+
 class EcsServer:
-    """The container-credentials endpoint on ``127.0.0.1:port``."""
+    """The container-credentials endpoint on ``127.0.0.1:port`` (and container addresses)."""
 
     def __init__(
         self,
@@ -175,9 +234,13 @@ class EcsServer:
         wait_limit: float = DEFAULT_WAIT_LIMIT,
         max_connections: int = MAX_CONNECTIONS,
         head_timeout: float = HEAD_TIMEOUT,
+        scoped: ScopedTokens | None = None,
+        listen: Sequence[ListenAddress] = (ListenAddress(ECS_HOST, required=True),),
+        retry: float = DEFAULT_RETRY,
     ) -> None:
         self._provider = provider
         self._token = token
+        self._scoped = scoped
         self._port = port
         self._wait_limit = wait_limit
         self._max_connections = max_connections
@@ -187,8 +250,9 @@ class EcsServer:
         self._known_token = ""
         self._token_digest = b""
         self._bodies: dict[str, tuple[RoleCredentials, bytes]] = {}
-        self._runner: web.AppRunner | None = None
-        self._server: asyncio.Server | None = None
+        self._listen = tuple(listen)
+        self._retry = retry
+        self._listeners: Listeners | None = None
 
     @property
     def port(self) -> int:
@@ -204,74 +268,60 @@ class EcsServer:
         """The full URL serving ``profile`` (for ``AWS_CONTAINER_CREDENTIALS_FULL_URI``)."""
         return self.base_url + credentials_path(profile)
 
+    @property
+    def served(self) -> list[str]:
+        """The addresses listening now (127.0.0.1 first)."""
+        return self._listeners.served if self._listeners is not None else []
+
+    @property
+    def waiting(self) -> list[str]:
+        """Configured link-local addresses not listening yet (not on this host)."""
+        return self._listeners.waiting if self._listeners is not None else []
+
+    @property
+    def sockets(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every listening socket."""
+        return self._listeners.sockets if self._listeners is not None else []
+
+    def base_url_on(self, host: str) -> str:
+        """``http://HOST:PORT`` for one of the served addresses."""
+        return f"http://{url_host(host)}:{self._port}"
+
     async def start(self) -> None:
-        """Bind 127.0.0.1 and start serving; raises SsodError if the port is taken."""
+        """Bind 127.0.0.1 (and container addresses present) and serve; SsodError if taken."""
         app = web.Application()
         app.router.add_route("*", CREDENTIALS_ROUTE, self._credentials)
         app.router.add_route("*", HEALTH_PATH, self._health)
         app.router.add_route("*", "/{tail:.*}", self._no_route)
-        runner = web.AppRunner(
+        listeners = Listeners(
             app,
-            handle_signals=False,
+            self._listen,
+            self._port,
+            name="ECS endpoint",
             access_log_class=_AccessLog,
             access_log=log,
-            keepalive_timeout=self._head_timeout,
-            max_line_size=MAX_LINE_SIZE,
-            max_field_size=MAX_FIELD_SIZE,
-            lingering_time=0,  # never wait for a body a GET should not have
+            max_connections=self._max_connections,
+            head_timeout=self._head_timeout,
             shutdown_timeout=self._wait_limit + 1.0,
+            on_change=self._served_changed,
+            retry=self._retry,
         )
-        await runner.setup()
-        handler = runner.server
-        assert handler is not None
-        count = ConnectionCount()
-        limit, timeout = self._max_connections, self._head_timeout
-        loop = asyncio.get_running_loop()
-        try:
-            server = await loop.create_server(
-                lambda: ConnectionGuard(handler, count, limit, timeout),
-                ECS_HOST,
-                self._port,
-                reuse_address=True,
-                backlog=limit,  # a burst of parallel SDK processes must not wait for SYN retries
-            )
-        except OSError as err:
-            await runner.cleanup()
-            raise errors.SsodError(
-                f"cannot listen on {ECS_HOST}:{self._port}: {err.strerror or err}"
-            ) from err
-        self._runner, self._server = runner, server
-        self._port = server.sockets[0].getsockname()[1]
-        self._hosts = frozenset({f"{ECS_HOST}:{self._port}", f"localhost:{self._port}"})
-        log.info("serving container credentials on %s", self.base_url)
+        await listeners.start()
+        self._listeners = listeners
+        self._served_changed()
+
+    def _served_changed(self) -> None:
+        listeners = self._listeners
+        if listeners is None:
+            return
+        self._port = listeners.port
+        self._hosts = host_headers(listeners.served, listeners.port)
 
     async def stop(self) -> None:
         """Stop listening, finish in-flight requests briefly, close every connection."""
-        server, runner = self._server, self._runner
-        self._server = self._runner = None
-        if server is not None:
-            server.close()
-        if runner is not None:
-            await runner.cleanup()
-        if server is not None:
-            await server.wait_closed()
-
-    def _gate(self, request: web.Request) -> web.Response | None:
-        """Refuse DNS-rebinding and browser requests and methods other than GET and HEAD."""
-        headers = request.headers
-        # DNS rebinding: a web page can reach 127.0.0.1 under its own name, but cannot forge
-        # Host (aws-vault added this check after 99designs/aws-vault#578).
-        if headers.get("Host") not in self._hosts:
-            return _reply(403, _BAD_HOST)
-        # No browser has a reason to be here; Origin and Sec-Fetch-Site betray page scripts.
-        if "Origin" in headers or headers.get("Sec-Fetch-Site", "none") not in (
-            "none",
-            "same-origin",
-        ):
-            return _reply(403, _CROSS_SITE)
-        if request.method not in ("GET", "HEAD"):
-            return _reply(405, _NOT_ALLOWED, _ALLOW)
-        return None
+        listeners, self._listeners = self._listeners, None
+        if listeners is not None:
+            await listeners.stop()
 
     def _authorized(self, given: str) -> bool:
         """Constant-time check of the raw ``Authorization`` value against the current token."""
@@ -286,28 +336,37 @@ class EcsServer:
         return hmac.compare_digest(offered, self._token_digest)
 
     async def _health(self, request: web.Request) -> web.Response:
-        return self._gate(request) or _reply(200, _HEALTH)
+        return gate(request, self._hosts) or _reply(200, _HEALTH)
 
     async def _no_route(self, request: web.Request) -> web.Response:
-        return self._gate(request) or _reply(404, _NO_ROUTE)
+        return gate(request, self._hosts) or _reply(404, _NO_ROUTE)
 
     async def _credentials(self, request: web.Request) -> web.Response:
-        denied = self._gate(request) or self._check_token(request)
+        profile = request.match_info["profile"]
+        denied = gate(request, self._hosts) or self._check_token(request, profile)
         if denied is not None:
             return denied
-        profile = request.match_info["profile"]
         if len(profile) > MAX_PROFILE_LENGTH or _CONTROL_RE.search(profile):
             return _reply(400, _BAD_PROFILE)
         return await self._serve(profile)
 
-    def _check_token(self, request: web.Request) -> web.Response | None:
-        """401 without an ``Authorization`` header, 403 with a wrong one."""
+    def _check_token(self, request: web.Request, profile: str) -> web.Response | None:
+        """401 without an ``Authorization`` header, 403 with a wrong one.
+
+        The main token serves every profile and is checked first, so its path is unchanged; a
+        scoped token (``ssod.`` prefix, which the main token never has) serves only the one
+        profile it was issued for.
+        """
         given = request.headers.get("Authorization")
         if given is None:
             return _reply(401, _MISSING_TOKEN)
-        if not self._authorized(given):
-            return _reply(403, _WRONG_TOKEN)
-        return None
+        if self._authorized(given):
+            return None
+        if given.startswith(SCOPED_PREFIX):
+            if self._scoped is not None and self._scoped.authorizes(given, profile):
+                return None
+            return _reply(403, _SCOPED_REFUSED)
+        return _reply(403, _WRONG_TOKEN)
 
     async def _serve(self, profile: str) -> web.Response:
         """Ask the provider, waiting at most ``wait_limit``; map its errors to statuses."""

@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     settings = Settings.from_environment(
         ecs_port=args.ecs_port,
+        ecs_listen=args.ecs_listen,
+        imds_profile=args.imds_profile,
+        imds_port=args.imds_port,
+        imds_listen=args.imds_listen,
         runtime_dir=args.runtime_dir,
         token_margin=args.token_margin,
         credential_margin=args.credential_margin,

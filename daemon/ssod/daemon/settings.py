@@ -14,9 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from ssod import paths
+from ssod.daemon import listenpolicy
 from ssod.daemon.ecs import DEFAULT_ECS_PORT
+from ssod.daemon.listeners import DEFAULT_RETRY
+from ssod.daemon.listenpolicy import ListenAddress
 from ssod.daemon.schedule import RefreshPolicy
 from ssod.errors import BadRequest
+
+#: Where the IMDS endpoint listens when enabled (``AWS_EC2_METADATA_SERVICE_ENDPOINT``).
+DEFAULT_IMDS_PORT = 9180
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,19 @@ class Settings:
     cli_cache_dir: Path
     runtime_dir: Path
     token_file: Path
+    scoped_tokens_file: Path
     ecs_port: int = DEFAULT_ECS_PORT
+    ecs_listen: tuple[ListenAddress, ...] = listenpolicy.addresses(
+        listenpolicy.DEFAULT_ECS_LISTEN, "default"
+    )
+    #: The one profile the IMDS endpoint serves; None: no IMDS endpoint (the default).
+    imds_profile: str | None = None
+    imds_port: int = DEFAULT_IMDS_PORT
+    imds_listen: tuple[ListenAddress, ...] = listenpolicy.addresses(
+        listenpolicy.DEFAULT_IMDS_LISTEN, "default"
+    )
+    #: Seconds between attempts to listen on a link-local address that is not there yet.
+    listen_retry: float = DEFAULT_RETRY
     policy: RefreshPolicy = field(default_factory=RefreshPolicy)
     notifications: bool = True
     debounce: float = 0.2
@@ -49,6 +67,10 @@ class Settings:
         cls,
         *,
         ecs_port: int | None = None,
+        ecs_listen: str | None = None,
+        imds_profile: str | None = None,
+        imds_port: int | None = None,
+        imds_listen: str | None = None,
         runtime_dir: str | None = None,
         token_margin: float | None = None,
         credential_margin: float | None = None,
@@ -60,6 +82,19 @@ class Settings:
         port = ecs_port if ecs_port is not None else _int(env, "SSOD_ECS_PORT", DEFAULT_ECS_PORT)
         if not 0 <= port <= 65535:
             raise BadRequest(f"ECS port {port} is out of range (0-65535)")
+        ecs_where = _listen(ecs_listen, env, "--ecs-listen", "SSOD_ECS_LISTEN")
+        imds = imds_profile if imds_profile is not None else env.get("SSOD_IMDS_PROFILE") or None
+        i_port = imds_port if imds_port is not None else _int(env, "SSOD_IMDS_PORT", -1)
+        i_listen = _listen(imds_listen, env, "--imds-listen", "SSOD_IMDS_LISTEN")
+        if imds is None and (i_port != -1 or i_listen is not None):
+            raise BadRequest(
+                "--imds-port and --imds-listen need --imds-profile NAME (or SSOD_IMDS_PROFILE): "
+                "the IMDS endpoint serves one profile"
+            )
+        i_port = DEFAULT_IMDS_PORT if i_port == -1 else i_port
+        if not 0 <= i_port <= 65535:
+            raise BadRequest(f"IMDS port {i_port} is out of range (0-65535)")
+        retry = _float(env, "SSOD_LISTEN_RETRY")
         runtime = Path(runtime_dir).expanduser() if runtime_dir else paths.runtime_dir()
         defaults = RefreshPolicy()
         token = token_margin if token_margin is not None else _float(env, "SSOD_TOKEN_MARGIN")
@@ -81,7 +116,13 @@ class Settings:
             cli_cache_dir=paths.cli_cache_dir(),
             runtime_dir=runtime,
             token_file=paths.ecs_token_file(),
+            scoped_tokens_file=paths.scoped_tokens_file(),
             ecs_port=port,
+            ecs_listen=ecs_where or cls.ecs_listen,
+            imds_profile=imds,
+            imds_port=i_port,
+            imds_listen=i_listen or cls.imds_listen,
+            listen_retry=retry if retry is not None else DEFAULT_RETRY,
             policy=policy,
             notifications=notify,
             signin_endpoint=_signin_endpoint(env),
@@ -93,6 +134,15 @@ def _signin_endpoint(env: Mapping[str, str]) -> str | None:
     if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
         return None
     return env.get("AWS_ENDPOINT_URL_SIGNIN") or None
+
+
+def _listen(
+    flag: str | None, env: Mapping[str, str], flag_name: str, variable: str
+) -> tuple[ListenAddress, ...] | None:
+    if flag is not None:
+        return listenpolicy.parse(flag, flag_name)
+    raw = env.get(variable)
+    return listenpolicy.parse(raw, variable) if raw else None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
