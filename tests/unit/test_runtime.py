@@ -91,10 +91,16 @@ def test_refuses_a_path_too_long_for_a_socket(short_dir: Path) -> None:
 
 def test_lock_records_the_pid_and_blocks_a_second_daemon(short_dir: Path) -> None:
     with runtime.acquire_instance_lock(short_dir) as lock:
-        assert (short_dir / "lock").read_text() == f"{os.getpid()}\n"
+        assert (short_dir / "lock").read_text() == f"{os.getpid()}\nforeground\n"
         assert _mode(lock.path) == 0o600
-        with pytest.raises(DaemonAlreadyRunning, match=f"already running \\(pid {os.getpid()}\\)"):
+        with pytest.raises(
+            DaemonAlreadyRunning,
+            match=f"already running \\(pid {os.getpid()}, started by foreground",
+        ):
             runtime.acquire_instance_lock(short_dir)
+        # Only an autostarted daemon is pushed aside by a service.
+        with pytest.raises(DaemonAlreadyRunning):
+            runtime.acquire_instance_lock(short_dir, "service")
     # Released: the next daemon gets it.
     runtime.acquire_instance_lock(short_dir).release()
 

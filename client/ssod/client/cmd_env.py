@@ -10,10 +10,12 @@ relative container URI) a comment says so.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 _USAGE = {
     "sh": 'eval "$(ssod env)"',
@@ -39,6 +41,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--shell", default="sh", choices=tuple(_USAGE), help="syntax to print (default sh)"
     )
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -51,29 +56,50 @@ def _run(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     import os
 
-    from ssod.client import common, shell
-    from ssod.errors import ProfileNotFound
+    from ssod.client import common
     from ssod.wire import Op
 
-    profile = args.profile or common.default_profile()
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         endpoint = client.request(Op.ENDPOINT)
         status = client.request(Op.STATUS)
+    out, notes = render(endpoint, status, args.profile, args.shell, os.environ, sys.stdout.isatty())
+    print(out)
+    for note in notes:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def render(
+    endpoint: Mapping[str, Any],
+    status: Mapping[str, Any],
+    profile_arg: str | None,
+    shell_name: str,
+    environ: Mapping[str, str],
+    stdout_tty: bool,
+) -> tuple[str, list[str]]:
+    """What ``ssod env`` prints to stdout, and the lines it prints to stderr, from two replies.
+
+    The daemon's fast socket renders with this too (``ssod.client.fastpath``), so both paths
+    print the same bytes. Raises ``ProfileNotFound`` for a profile the daemon does not serve.
+    """
+    from ssod.client import common, shell
+    from ssod.errors import ProfileNotFound
+
+    profile = profile_arg or common.default_profile(environ)
     profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
     served = set(profiles)
     if profile not in served:
         daemon = status.get("daemon")
         where = daemon.get("config_file") if isinstance(daemon, dict) else None
-        how = "" if args.profile else "; name one with --profile NAME"
+        how = "" if profile_arg else "; name one with --profile NAME"
         raise ProfileNotFound(f"no SSO profile named {profile!r} in {where or 'the config'}{how}")
-    notes = precedence_notes(os.environ, served)
+    notes = precedence_notes(environ, served)
     region = profiles[profile].get("region")
-    lines = [f"Use: {_USAGE[args.shell]}", *notes]
-    print(shell.env_text(endpoint, profile, args.shell, lines, region=str(region or "") or None))
-    if notes and not sys.stdout.isatty():
-        for note in notes:  # eval swallows stdout: say it where the person can see it
-            print(f"ssod: note: {note}", file=sys.stderr)
-    return 0
+    lines = [f"Use: {_USAGE[shell_name]}", *notes]
+    out = shell.env_text(endpoint, profile, shell_name, lines, region=str(region or "") or None)
+    # eval swallows stdout: say it where the person can see it
+    errs = [f"ssod: note: {note}" for note in notes] if notes and not stdout_tty else []
+    return out, errs
 
 
 def precedence_notes(environ: Mapping[str, str], served: Collection[str]) -> list[str]:

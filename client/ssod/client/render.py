@@ -5,8 +5,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 
 ``ssod status --json`` prints exactly these keys (missing values are ``null``)::
 
-    daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
-              config_loaded_at, config_error
+    daemon:   version, pid, started_by (service|autostart|foreground), started_at,
+              uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, last_error, login_command]
@@ -28,6 +28,7 @@ from typing import Any
 DAEMON_KEYS = (
     "version",
     "pid",
+    "started_by",
     "started_at",
     "uptime_seconds",
     "ecs_url",
@@ -158,6 +159,14 @@ def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: How ``ssod status`` words the daemon's ``started_by``.
+_STARTED_BY = {
+    "service": ", run by the service manager",
+    "autostart": ", started on demand (`ssod service install` makes it a service)",
+    "foreground": ", started by hand (`ssod daemon`)",
+}
+
+
 def status_json(status: Mapping[str, Any]) -> str:
     """``ssod status --json``."""
     return json.dumps(status_data(status), indent=2)
@@ -170,8 +179,9 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     uptime = d["uptime_seconds"]
     up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
     loaded = relative(d["config_loaded_at"], now)
+    how = _STARTED_BY.get(str(d["started_by"]), "")
     out = [
-        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}", "bold", color),
+        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}{how}", "bold", color),
         f"  ECS endpoint  {d['ecs_url'] or '-'}",
         f"  config        {d['config_file'] or '-'}"
         + (f", loaded {loaded}" if loaded != "-" else ""),

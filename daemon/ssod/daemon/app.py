@@ -33,12 +33,18 @@ from ssod.daemon.cachefiles import (
 )
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
+from ssod.daemon.fastipc import FastServer
 from ssod.daemon.ipc import IpcServer
 from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
 from ssod.daemon.ownership import check_home_ownership
-from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.runtime import (
+    InstanceLock,
+    acquire_instance_lock,
+    fast_socket_path,
+    prepare_runtime_dir,
+)
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
 from ssod.daemon.watcher import Watcher
@@ -70,7 +76,10 @@ class Daemon:
         self.logins = LoginManager(self.aws, self.cache, self.broker.sessions, self.clock)
         self._token = ""
         self.ecs = EcsServer(self.broker, lambda: self._token, port=settings.ecs_port)
-        self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
+        dispatcher = Dispatcher(self)
+        self.ipc = IpcServer(settings.ipc_endpoint, dispatcher)
+        # credential_process and shell start-up: the same answers without pyzmq in the client.
+        self.fast = FastServer(str(fast_socket_path(settings.runtime_dir)), dispatcher)
         self.watcher = Watcher(
             settings.config_file,
             settings.cache_dir,
@@ -92,7 +101,9 @@ class Daemon:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
-        self._lock = acquire_instance_lock(self.settings.runtime_dir)
+        self._lock = acquire_instance_lock(self.settings.runtime_dir, self.settings.started_by)
+        if self._lock.took_over:
+            log.info("event=took_over from=autostart pid=%d", self._lock.took_over)
         try:
             self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
@@ -100,6 +111,7 @@ class Daemon:
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.reload()
             await self.ecs.start()
+            await self.fast.start()
             await self.ipc.start()
             self.watcher.start()
         except BaseException:
@@ -120,6 +132,8 @@ class Daemon:
         self.watcher.stop()
         with contextlib.suppress(Exception):
             await self.ipc.stop()
+        with contextlib.suppress(Exception):
+            await self.fast.stop()
         with contextlib.suppress(Exception):
             await self.ecs.stop()
         await self.logins.close()
@@ -215,6 +229,7 @@ class Daemon:
             "daemon": {
                 "version": __version__,
                 "pid": os.getpid(),
+                "started_by": self.settings.started_by,
                 "started_at": format_timestamp_epoch(self._started),
                 "uptime_seconds": int(time.monotonic() - self._started_mono),
                 "ecs_url": self.ecs.base_url,
