@@ -20,6 +20,8 @@ from ssod.wire import Op
 
 CONNECTIONS = (1, 16, 64)
 TARGETS = ("ssod", "bare")
+#: Issue 14: the hot path at this share of the bare aiohttp server's throughput, at 16 and 64.
+TARGET_RATIO = 0.85
 
 
 def _us(seconds: float) -> str:
@@ -123,11 +125,11 @@ def _section(
         if conns in (16, 64):
             section.verdicts.append(
                 Verdict(
-                    f"throughput ≥ 70% of the bare server at {conns} connections",
+                    f"throughput ≥ {TARGET_RATIO:.0%} of the bare server at {conns} connections",
                     f"{paired.median:.1%} ({tput['ssod'].median:,.0f} vs "
                     f"{tput['bare'].median:,.0f} req/s; by CPU per request "
                     f"{per_request['bare'].median / per_request['ssod'].median:.0%})",
-                    paired.median >= 0.70,
+                    paired.median >= TARGET_RATIO,
                 )
             )
         if conns == 1:
@@ -181,12 +183,15 @@ def _section(
         "also the figure most exposed to the machine: a server pinned to a core that another "
         "runnable process shares waits out the scheduler's time slice (milliseconds), and "
         "the bare server's p99 shows how much of the tail the machine, not ssod, put there.",
-        "What limits the ratio (`python -m bench.profile ecs`, py-spy): aiohttp's own request "
-        "handling is the same in both servers; ssod adds the Host and browser gate, the "
-        "constant-time token check (a SHA-256 per request), the connection guard against "
-        "slow or excess clients, and a Task per request so that a slow fetch can be left "
-        f"running after the 1-s wait limit: {_us(gap)} of CPU per request in all at "
-        f"{CONNECTIONS[-1]} connections.",
+        "What limits the ratio (`python -m bench.profile ecs`, py-spy): aiohttp's HTTP parser, "
+        "response writer and the event loop are the same in both servers and are most of "
+        "either's time. ssod serves through aiohttp's low-level `web.Server` with one "
+        "handler that routes by itself, so it skips the Application router, match info and "
+        "middleware chain the bare server pays; it adds the Host and browser gate, the "
+        "constant-time token check (a SHA-256 of the header per request), the connection "
+        "guard against slow or excess clients (one more protocol layer), the broker's "
+        f"servable check and the access-log hook: {_us(gap)} of CPU per request in all "
+        f"at {CONNECTIONS[-1]} connections (negative: cheaper than the bare server).",
     ]
     busiest = max(r.generator_cpu / r.seconds for group in runs.values() for r in group)
     if busiest > 0.8:

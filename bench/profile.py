@@ -60,7 +60,9 @@ def summarize_raw(lines: list[str], top: int = 30) -> str:
 
 
 def _ours(frame: str) -> bool:
-    return ("(daemon/" in frame or "(client/" in frame) and "cli.py" not in frame
+    return ("(daemon/" in frame or "(client/" in frame) and not any(
+        name in frame for name in ("cli.py", "fastpath.py", "cmd_daemon.py", "daemon/main.py")
+    )
 
 
 def profile_ecs(seconds: float, log_level: str, bare: bool, connections: int) -> None:

@@ -84,8 +84,12 @@ def servable(
     expires_at: datetime, issued_at: datetime, now: datetime, policy: RefreshPolicy
 ) -> bool:
     """Whether credentials may still be handed out: more than the (effective) margin left."""
-    margin = _effective_margin(policy.credential_margin, expires_at - issued_at)
-    return expires_at - now > margin
+    return now < serve_until(expires_at, issued_at, policy)
+
+
+def serve_until(expires_at: datetime, issued_at: datetime, policy: RefreshPolicy) -> datetime:
+    """The moment credentials stop being servable (:func:`servable` is ``now`` before it)."""
+    return expires_at - _effective_margin(policy.credential_margin, expires_at - issued_at)
 
 
 def backoff(failures: int, policy: RefreshPolicy, rng: random.Random | None = None) -> timedelta:
