@@ -25,6 +25,8 @@ NAMES = {
     "ssod-env": "ssod env --profile dev",
     "ssod-full": "SSOD_FAST_PATH=0 ssod credentials --profile dev (the full client)",
     "ssod-env-full": "SSOD_FAST_PATH=0 ssod env --profile dev (the full client)",
+    "ssod-before": "ssod credentials --profile dev, the baseline revision's client",
+    "ssod-env-before": "ssod env --profile dev, the baseline revision's client",
     "python": "python -c pass",
     "aws": "aws configure export-credentials --profile dev (CLI v2, cache warm)",
 }
@@ -36,6 +38,8 @@ SHORT = {
     "ssod-env": "ssod env",
     "ssod-full": "ssod credentials (full client)",
     "ssod-env-full": "ssod env (full client)",
+    "ssod-before": "ssod credentials (baseline)",
+    "ssod-env-before": "ssod env (baseline)",
     "python": "python -c pass",
     "aws": "aws configure export-credentials",
 }
@@ -69,7 +73,12 @@ def measure(options: Options) -> Section:
     """Time the commands round after round."""
     reps = options.reps(20, 10)
     have_cli = awscli.available()
-    names = [n for n in NAMES if have_cli or n != "aws"]
+    baseline = options.baseline
+    names = [
+        n
+        for n in NAMES
+        if (have_cli or n != "aws") and (baseline is not None or not n.endswith("-before"))
+    ]
     wall: dict[str, list[float]] = defaultdict(list)
     with running_daemon(options) as scene:
         ws, daemon = scene.ws, scene.daemon
@@ -84,6 +93,13 @@ def measure(options: Options) -> Section:
             "ssod-env-full": ([*ssod, "env", "--profile", "dev"], full),
             "python": ([sys.executable, "-c", "pass"], env),
         }
+        if baseline is not None:
+            old = {**env, **baseline.env()}
+            commands["ssod-before"] = (
+                baseline.client_command("credentials", "--profile", "dev"),
+                old,
+            )
+            commands["ssod-env-before"] = (baseline.client_command("env", "--profile", "dev"), old)
         if have_cli:
             data_dir = awscli.data_path(ws.root, scene.emulator.remote.url)
             commands["aws"] = (awscli.export_credentials("dev", data_dir), env)
@@ -124,20 +140,27 @@ def _section(
                     fmt_ms(s[n].median),
                     fmt_ms(s[n].p99),
                     fmt_ms(s[n].minimum),
-                    "" if n == "python" else f"+{fmt_ms(s[n].median - s['python'].median)}",
+                    "" if n == "python" else _plus(s[n].median - s["python"].median),
                 ]
                 for n in names
             ],
         )
     )
+    if "ssod-before" in s:
+        section.notes.append(
+            f"Before/after in this run: `ssod credentials` {fmt_ms(s['ssod-before'].median)} → "
+            f"{fmt_ms(s['ssod'].median)}, `ssod env` {fmt_ms(s['ssod-env-before'].median)} → "
+            f"{fmt_ms(s['ssod-env'].median)} ({options.baseline.label if options.baseline else ''}"
+            " is that revision's console script and client code, against this daemon)."
+        )
     floor = s["python"].median
     for name, what in (("ssod", "ssod credentials"), ("ssod-env", "ssod env")):
         over = s[name].median - floor
         section.verdicts.append(
             Verdict(
                 f"{what} within {WITHIN * 1000:.0f} ms of the bare interpreter",
-                f"+{fmt_ms(over)} ({fmt_ms(s[name].median)} vs {fmt_ms(floor)}; the full "
-                f"client: +{fmt_ms(s[name + '-full'].median - floor)})",
+                f"{_plus(over)} ({fmt_ms(s[name].median)} vs {fmt_ms(floor)}; the full "
+                f"client: {_plus(s[name + '-full'].median - floor)})",
                 over <= WITHIN,
             )
         )
@@ -177,6 +200,10 @@ def _section(
     ]
     section.data["wall"] = {SHORT[n]: wall[n] for n in names}
     return section
+
+
+def _plus(seconds: float) -> str:
+    return ("+" if seconds >= 0 else "-") + fmt_ms(abs(seconds))
 
 
 def _import_rows(fast: list[tuple[str, int]], full: list[tuple[str, int]]) -> list[list[str]]:

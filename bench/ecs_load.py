@@ -9,6 +9,7 @@ alternately, round after round, at 1, 16 and 64 connections, so drift hits both 
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import ExitStack
 
 from bench import loadgen
 from bench.fixtures import CLIENT_CPU, SERVER_CPU, Options, bare_twin, running_daemon
@@ -39,30 +40,42 @@ def measure(options: Options) -> Section:
     generator = loadgen.generator_name()
     runs: dict[tuple[str, int], list[LoadRun]] = defaultdict(list)
     cpu_used: dict[tuple[str, int], list[float]] = defaultdict(list)  # server CPU s per run
-    with running_daemon(options, daemon_cpu=server_cpu) as scene:
+    baseline = options.baseline
+    with ExitStack() as stack:
+        scene = stack.enter_context(running_daemon(options, daemon_cpu=server_cpu))
         daemon = scene.daemon
         daemon.request(Op.CREDENTIALS, profile="dev")  # cached from here on
-        url = daemon.ecs_url("dev")
-        token_file = daemon.token_file()
-        with bare_twin(scene, "dev", server_cpu) as (bare_pid, bare_url):
-            urls = {"ssod": url, "bare": bare_url}
-            pids = {"ssod": daemon.pid, "bare": bare_pid}
-            for name in TARGETS:  # warm-up: connections, caches, the allocator
-                loadgen.run(urls[name], 16, 1.0, token_file, cpu=client_cpu, generator=generator)
-            for conns in CONNECTIONS:
-                for rep in range(reps):
-                    for name in TARGETS if rep % 2 == 0 else TARGETS[::-1]:
-                        before = cpu_ns(pids[name])
-                        result = loadgen.run(
-                            urls[name],
-                            conns,
-                            seconds,
-                            token_file,
-                            cpu=client_cpu,
-                            generator=generator,
-                        )
-                        runs[name, conns].append(result)
-                        cpu_used[name, conns].append((cpu_ns(pids[name]) - before) / 1e9)
+        bare_pid, bare_url = stack.enter_context(bare_twin(scene, "dev", server_cpu))
+        # (url, pid, token file) of each server
+        servers = {
+            "ssod": (daemon.ecs_url("dev"), daemon.pid, daemon.token_file()),
+            "bare": (bare_url, bare_pid, daemon.token_file()),
+        }
+        if baseline is not None:
+            old = stack.enter_context(
+                running_daemon(
+                    options,
+                    daemon_cpu=server_cpu,
+                    daemon_command=baseline.daemon_command("daemon", "--no-notify"),
+                )
+            ).daemon
+            old.request(Op.CREDENTIALS, profile="dev")
+            servers["before"] = (old.ecs_url("dev"), old.pid, old.token_file())
+        names = list(servers)
+        for name in names:  # warm-up: connections, caches, the allocator
+            url, _, token_file = servers[name]
+            loadgen.run(url, 16, 1.0, token_file, cpu=client_cpu, generator=generator)
+        for conns in CONNECTIONS:
+            for rep in range(reps):
+                shift = rep % len(names)
+                for name in names[shift:] + names[:shift]:
+                    url, pid, token_file = servers[name]
+                    before = cpu_ns(pid)
+                    result = loadgen.run(
+                        url, conns, seconds, token_file, cpu=client_cpu, generator=generator
+                    )
+                    runs[name, conns].append(result)
+                    cpu_used[name, conns].append((cpu_ns(pid) - before) / 1e9)
     return _section(options, runs, cpu_used, reps, seconds, pin, generator)
 
 
@@ -159,6 +172,8 @@ def _section(
             rows,
         )
     )
+    if options.baseline is not None:
+        section.tables.append(_before_after(runs, cpu_used, options.baseline.label))
     pinning = (
         f"The server (daemon or bare) pinned to CPU {SERVER_CPU} and {generator} to CPU "
         f"{CLIENT_CPU} with taskset"
@@ -202,3 +217,44 @@ def _section(
         )
     section.data["cdf"] = cdfs
     return section
+
+
+def _before_after(
+    runs: dict[tuple[str, int], list[LoadRun]],
+    cpu_used: dict[tuple[str, int], list[float]],
+    label: str,
+) -> Table:
+    """The baseline daemon against this one, each as a share of the same bare server."""
+    rows = []
+    for conns in CONNECTIONS:
+        bare = [r.throughput for r in runs["bare", conns]]
+        share = {
+            n: paired_ratios([r.throughput for r in runs[n, conns]], bare).median
+            for n in ("before", "ssod")
+        }
+        cpu = {
+            n: summarize(
+                [c / r.requests for c, r in zip(cpu_used[n, conns], runs[n, conns], strict=True)]
+            ).median
+            for n in ("before", "ssod", "bare")
+        }
+        p99 = {n: summarize([r.p99 for r in runs[n, conns]]).median for n in ("before", "ssod")}
+        rows.append(
+            [
+                str(conns),
+                f"{share['before']:.0%} → **{share['ssod']:.0%}**",
+                f"{cpu['bare'] / cpu['before']:.0%} → **{cpu['bare'] / cpu['ssod']:.0%}**",
+                f"{_us(cpu['before'])} → {_us(cpu['ssod'])} (bare {_us(cpu['bare'])})",
+                f"{_us(p99['before'])} → {_us(p99['ssod'])}",
+            ]
+        )
+    return Table(
+        [
+            f"connections ({label} → now)",
+            "throughput / bare (paired)",
+            "by CPU per request (bare/ssod)",
+            "server CPU per request",
+            "p99",
+        ],
+        rows,
+    )
