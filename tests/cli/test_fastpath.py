@@ -195,3 +195,14 @@ def test_the_fast_path_imports_no_pyzmq_json_argparse_or_typing(
         loaded = set(modules.read_text().split())
         heavy = {"zmq", "json", "argparse", "typing", "socket", "ssod.wire", "ssod.client.cli"}
         assert loaded & heavy == set(), args
+
+
+def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
+    from ssod.client import cmd_credentials, cmd_env, common, shell
+
+    assert fastpath._CHOICES["credentials"]["--format"] == shell.CREDENTIAL_FORMATS
+    assert fastpath._CHOICES["env"]["--shell"] == tuple(cmd_env._USAGE) == shell.SHELLS
+    assert fastpath._TIMEOUTS == {
+        "credentials": cmd_credentials.CREDENTIALS_TIMEOUT,
+        "env": common.DEFAULT_TIMEOUT,
+    }
