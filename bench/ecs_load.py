@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import ExitStack
+from pathlib import Path
 
-from bench import loadgen
+from bench import loadgen, profile
 from bench.fixtures import CLIENT_CPU, SERVER_CPU, Options, bare_twin, running_daemon
 from bench.launcher import can_pin, cpu_ns
 from bench.loadgen import LoadRun
@@ -76,7 +77,68 @@ def measure(options: Options) -> Section:
                     )
                     runs[name, conns].append(result)
                     cpu_used[name, conns].append((cpu_ns(pid) - before) / 1e9)
-    return _section(options, runs, cpu_used, reps, seconds, pin, generator)
+        profiles = _profiles(servers, scene.ws.root, client_cpu, generator)
+    section = _section(options, runs, cpu_used, reps, seconds, pin, generator)
+    if profiles:
+        section.tables.append(_profile_table(profiles))
+        section.notes.append(
+            f"Where the CPU goes: py-spy sampling each server at 500 Hz for {PROFILE_SECONDS:g} s "
+            f"under {PROFILE_CONNECTIONS} connections (`python -m bench.profile ecs` shows it "
+            "all); inclusive share of the samples: a frame and everything it called. Rows: "
+            "ssod's own frames, then the aiohttp and asyncio layers every server has."
+        )
+    return section
+
+
+#: The py-spy profile taken after the rounds, per server.
+PROFILE_SECONDS = 4.0
+PROFILE_CONNECTIONS = 16
+_LAYERS = (
+    "Application._handle (aiohttp/web_app.py)",
+    "UrlDispatcher.resolve (aiohttp/web_urldispatcher.py)",
+    "RequestHandler._handle_request (aiohttp/web_protocol.py)",
+    "RequestHandler.finish_response (aiohttp/web_protocol.py)",
+    "RequestHandler.data_received (aiohttp/web_protocol.py)",
+    "_SelectorSocketTransport.write (asyncio/selector_events.py)",
+    "EpollSelector.select (selectors.py)",
+)
+
+
+def _profiles(
+    servers: dict[str, tuple[str, int, str]], root: Path, cpu: int | None, generator: str
+) -> dict[str, dict[str, float]]:
+    """Each server's inclusive share of py-spy samples per frame (empty without py-spy)."""
+    if profile.py_spy() is None:
+        return {}
+    shares: dict[str, dict[str, float]] = {}
+    for name, (url, pid, token_file) in servers.items():
+        out = root / f"pyspy-{name}.txt"
+        spy = profile.record(pid, PROFILE_SECONDS, out)
+        loadgen.run(
+            url, PROFILE_CONNECTIONS, PROFILE_SECONDS, token_file, cpu=cpu, generator=generator
+        )
+        spy.wait()
+        if not out.exists():
+            return {}  # py-spy could not attach (ptrace refused): no table rather than a wrong one
+        total, inclusive, _ = profile.count_frames(out.read_text().splitlines())
+        shares[name] = {frame: n / total for frame, n in inclusive.items()} if total else {}
+    return shares
+
+
+def _profile_table(shares: dict[str, dict[str, float]]) -> Table:
+    names = [n for n in ("ssod", "before", "bare") if n in shares]
+    own = sorted(
+        {f for n in names for f, share in shares[n].items() if profile.ours(f) and share >= 0.005},
+        key=lambda f: -shares["ssod"].get(f, 0.0),
+    )[:12]
+    headers = {"ssod": "ssod now", "before": "ssod before", "bare": "bare aiohttp"}
+    return Table(
+        ["frame (inclusive share of samples)", *(headers[n] for n in names)],
+        [
+            [f"`{frame}`", *(f"{shares[n].get(frame, 0.0):.1%}" for n in names)]
+            for frame in [*own, *_LAYERS]
+        ],
+    )
 
 
 def _median_cdf(results: list[LoadRun]) -> list[tuple[float, float]]:
@@ -174,6 +236,14 @@ def _section(
     )
     if options.baseline is not None:
         section.tables.append(_before_after(runs, cpu_used, options.baseline.label))
+        tail = {n: summarize([r.p99 for r in runs[n, 1]]).median for n in ("before", "ssod")}
+        section.verdicts.append(
+            Verdict(
+                f"p99 at 1 connection not worse than {options.baseline.label}",
+                f"{_us(tail['ssod'])} vs {_us(tail['before'])} (medians of {reps} runs' p99)",
+                tail["ssod"] <= tail["before"],
+            )
+        )
     pinning = (
         f"The server (daemon or bare) pinned to CPU {SERVER_CPU} and {generator} to CPU "
         f"{CLIENT_CPU} with taskset"
