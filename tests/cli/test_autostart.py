@@ -151,3 +151,22 @@ def test_a_service_takes_over_from_an_autostarted_daemon(on_demand: DaemonHarnes
     # A daemon started by hand never pushes a running one aside.
     second = on_demand.ssod("daemon", "--started-by", "foreground", timeout=30)
     assert second.returncode == 1 and "already running" in second.stderr
+
+
+def test_a_daemon_started_by_hand_at_the_same_moment_is_used(on_demand: DaemonHarness) -> None:
+    by_hand = subprocess.Popen(
+        [sys.executable, "-m", "ssod.client.cli", "daemon", "--started-by", "foreground"],
+        env=on_demand.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        out = on_demand.ssod("status", "--json")
+        assert out.returncode == 0, out.stderr
+        # Whichever won the instance lock serves; the other one exited.
+        wait_until(lambda: by_hand.poll() is not None or not _autostarted(on_demand.runtime))
+        assert json.loads(out.stdout)["daemon"]["started_by"] in ("autostart", "foreground")
+        assert _started_by(on_demand) in ("autostart", "foreground")
+    finally:
+        by_hand.terminate()
+        by_hand.wait(15)

@@ -28,6 +28,8 @@ LOCK_NAME = "autostart.lock"
 #: How long a client waits for the daemon it started to answer (it takes about 0.3 s).
 START_TIMEOUT = 20.0
 LOCK_TIMEOUT = START_TIMEOUT + 5.0
+#: How long a client still waits for the socket after the daemon it started has exited.
+GRACE = 1.5
 #: Variables that belong to the caller's service manager, never to a daemon we start.
 _MANAGER_VARIABLES = (
     "NOTIFY_SOCKET",
@@ -143,9 +145,14 @@ def _start(socket_path: str, log_path: str) -> None:
     finally:
         os.close(log_fd)
     deadline = time.monotonic() + START_TIMEOUT
+    exited_at = None
     while _socket_state(socket_path) != "up":
         code = proc.poll()
-        if code is not None:
+        if code is not None and exited_at is None:
+            exited_at = time.monotonic()
+        # A daemon started by someone else at the same moment (a service, `ssod daemon`) wins
+        # the instance lock and ours exits: give that one a moment to answer.
+        if code is not None and exited_at is not None and time.monotonic() > exited_at + GRACE:
             why = f"the daemon it started exited with {code}: {_last_line(log_path, offset)}"
             raise DaemonUnavailable(unavailable_message(socket_path, f"{why} (log: {log_path})"))
         if time.monotonic() > deadline:
