@@ -431,3 +431,20 @@ def test_credentials_text() -> None:
     ]
     without_account = {k: v for k, v in CREDS.items() if k != "AccountId"}
     assert "AccountId" not in json.loads(shell.credentials_text(without_account, "process"))
+
+
+@pytest.mark.parametrize(
+    ("started_by", "words"),
+    [
+        ("service", ", run by the service manager"),
+        ("autostart", ", started on demand (`ssod service install` makes it a service)"),
+        ("foreground", ", started by hand (`ssod daemon`)"),
+        (None, ""),  # a daemon older than the key
+        ("something-new", ""),
+    ],
+)
+def test_status_says_how_the_daemon_was_started(started_by: str | None, words: str) -> None:
+    status = {**STATUS, "daemon": {**STATUS["daemon"], "started_by": started_by}}
+    first = render.status_text(status, NOW).splitlines()[0]
+    assert first == "ssod 0.1.0 (pid 4242), up 3h 12m" + words
+    assert render.status_data(status)["daemon"]["started_by"] == started_by
