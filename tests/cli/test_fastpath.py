@@ -206,3 +206,38 @@ def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
         "credentials": cmd_credentials.CREDENTIALS_TIMEOUT,
         "env": common.DEFAULT_TIMEOUT,
     }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another uid")
+def test_the_daemon_answers_no_other_uid(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    sock_path = ssod_daemon.runtime / fastwire.SOCKET_NAME
+    # Open the way on purpose (the 0700 directory and 0600 socket normally stop a stranger first)
+    # to prove the daemon's own peer check.
+    parent_mode = ssod_daemon.runtime.parent.stat().st_mode
+    ssod_daemon.runtime.parent.chmod(0o711)
+    ssod_daemon.runtime.chmod(0o711)
+    sock_path.chmod(0o666)
+    request = fastwire.encode_request({"op": "credentials", "profile": "dev", "format": "process"})
+    code = (
+        "import os, socket, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        f"s.connect({str(sock_path)!r})\n"
+        "try:\n"
+        f"    s.sendall({request!r}); s.shutdown(socket.SHUT_WR)\n"
+        "    sys.stdout.write(repr(s.recv(65536)))\n"
+        "except (ConnectionResetError, BrokenPipeError):\n"
+        "    sys.stdout.write('reset')\n"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+        )
+    finally:
+        ssod_daemon.runtime.chmod(0o700)
+        ssod_daemon.runtime.parent.chmod(stat.S_IMODE(parent_mode))
+        sock_path.chmod(0o600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout in ("b''", "reset")  # closed unanswered
+    assert "fast request refused: peer of another uid" in ssod_daemon.log()
