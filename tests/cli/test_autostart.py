@@ -170,3 +170,38 @@ def test_a_daemon_started_by_hand_at_the_same_moment_is_used(on_demand: DaemonHa
     finally:
         by_hand.terminate()
         by_hand.wait(15)
+
+
+@pytest.mark.parametrize(
+    ("no_start", "environ", "expected"),
+    [
+        (False, {}, True),
+        (False, {"SSOD_NO_AUTOSTART": "0"}, True),
+        (False, {"SSOD_NO_AUTOSTART": ""}, True),
+        (False, {"SSOD_NO_AUTOSTART": "1"}, False),
+        (False, {"SSOD_NO_AUTOSTART": "yes"}, False),
+        (True, {}, False),
+    ],
+)
+def test_enabled(no_start: bool, environ: dict[str, str], expected: bool) -> None:
+    assert autostart.enabled(no_start, environ) is expected
+
+
+def test_the_started_daemon_gets_absolute_paths_and_no_service_manager_variables() -> None:
+    env = autostart.daemon_environment(
+        {
+            "AWS_CONFIG_FILE": "conf/aws",
+            "SSOD_RUNTIME_DIR": "/run/x",
+            "SSOD_STATE_DIR": "~/st",
+            "NOTIFY_SOCKET": "/run/systemd/notify",
+            "INVOCATION_ID": "abc",
+            "LISTEN_FDS": "1",
+            "AWS_PROFILE": "dev",
+        },
+        "/home/u/work",
+    )
+    assert env["AWS_CONFIG_FILE"] == "/home/u/work/conf/aws"
+    assert env["SSOD_RUNTIME_DIR"] == "/run/x"
+    assert env["SSOD_STATE_DIR"] == os.path.expanduser("~/st")
+    assert env["AWS_PROFILE"] == "dev"
+    assert not {"NOTIFY_SOCKET", "INVOCATION_ID", "LISTEN_FDS"} & env.keys()
