@@ -146,3 +146,22 @@ def test_lock_file_symlink_is_refused(short_dir: Path) -> None:
     (short_dir / "lock").symlink_to(short_dir / "elsewhere")
     with pytest.raises(RuntimeDirError, match="cannot open lock file"):
         runtime.acquire_instance_lock(short_dir)
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (None, {}, "foreground"),
+        (None, {"INVOCATION_ID": "5f3c"}, "service"),  # systemd, a unit from an older install
+        (None, {"XPC_SERVICE_NAME": "io.ssod.daemon"}, "service"),  # launchd
+        (None, {"XPC_SERVICE_NAME": "com.apple.Terminal"}, "foreground"),
+        ("autostart", {"INVOCATION_ID": "5f3c"}, "autostart"),  # the flag wins
+        ("service", {}, "service"),
+    ],
+)
+def test_how_the_daemon_was_started(
+    flag: str | None, environ: dict[str, str], expected: str
+) -> None:
+    from ssod.daemon.settings import Settings
+
+    assert Settings.from_environment(started_by=flag, environ=environ).started_by == expected
