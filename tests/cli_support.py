@@ -225,6 +225,23 @@ class Terminal:
         text = _ESCAPES.sub("", self.output).replace("\x07", "")
         return [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n")]
 
+    def ctrl_c_at_prompt(self, grace: float = 2.0) -> None:
+        """Ctrl-C while ``input()`` waits at a readline prompt (the pty is not the controlling
+        terminal, so the signal is sent, not typed).
+
+        CPython's readline loop runs ``PyErr_CheckSignals`` only when its ``select`` is
+        interrupted (Modules/readline.c ``readline_until_enter_or_signal``): a SIGINT that lands
+        after the prompt is printed but before ``select`` starts is noted and then waits for the
+        next key or signal. A person's Ctrl-C never comes that fast; a test's can, so if the
+        first one is still pending after ``grace`` seconds, a second one (as a person would
+        press) interrupts the ``select``.
+        """
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGINT)
+
     def finish(self, timeout: float = 30.0) -> int:
         """Read to the end and return the exit code."""
         deadline = time.monotonic() + timeout

@@ -405,7 +405,7 @@ def test_sso_session_wizard_completes_names_and_offers_the_current_values(
     term.answer(f"SSO start URL [{START_URL}]: ", "")
     term.answer("SSO region [us-east-1]: ", "")
     term.expect("SSO registration scopes [sso:account:access]: ")
-    term.proc.send_signal(signal.SIGINT)  # Ctrl-C (the pty is not its controlling terminal)
+    term.ctrl_c_at_prompt()
     assert term.finish() == 130, term.output
     assert "configure cancelled" in term.output
     assert ssod_daemon.config_file.read_text() == STANDARD_CONFIG
