@@ -154,11 +154,16 @@ def alive(record: ScopedToken, seen: Seen) -> bool:
     was reused: the token's process is gone. When the start time cannot be compared (macOS,
     ``/proc`` hidden) a running pid counts as the process, and the TTL bounds the error.
     """
-    if record.pid is None or not seen.known:
+    return record.pid is None or same_process(record.started, seen)
+
+
+def same_process(started: int | None, seen: Seen) -> bool:
+    """Is the process ``seen`` at a pid the one that had start time ``started`` there?"""
+    if not seen.known:
         return True
     if not seen.running:
         return False
-    return record.started is None or seen.started is None or seen.started == record.started
+    return started is None or seen.started is None or seen.started == started
 
 
 def parse_ttl(text: str) -> int:

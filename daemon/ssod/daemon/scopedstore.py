@@ -102,7 +102,7 @@ class ScopedTokenStore:
         names a pid that is not its own here, and is refused.
         """
         async with self._write_lock:
-            live = self._without_gone(self.live())
+            live, gone = self._split_gone(self.live())
             if len(live) >= scoped.MAX_TOKENS:
                 raise BadRequest(
                     f"{len(live)} scoped tokens are live, the most ssod keeps: revoke some "
@@ -110,8 +110,7 @@ class ScopedTokenStore:
                 )
             if pid is not None:
                 seen = procinfo.look(pid)
-                claimed = scoped.ScopedToken("", "", "", 0, 0, pid=pid, started=started)
-                if not seen.running or not scoped.alive(claimed, seen):
+                if not seen.running or not scoped.same_process(started, seen):
                     raise BadRequest(
                         f"process {pid} is not running where the daemon looks (another pid "
                         "namespace?)"
@@ -124,6 +123,7 @@ class ScopedTokenStore:
             )
             await self._save([*live, issued.record])
             self._by_id = {r.id: r for r in (*live, issued.record)}
+        _log_gone(gone)
         log.info(
             "event=scoped_token_issued id=%s profile=%r expires=%s pid=%s",
             issued.record.id,
@@ -136,29 +136,27 @@ class ScopedTokenStore:
     async def sweep(self) -> list[ScopedToken]:
         """Drop the expired tokens and those whose process is gone; the dropped bound ones."""
         async with self._write_lock:
-            live = self.live()
-            kept = self._without_gone(live)
+            kept, gone = self._split_gone(self.live())
             if len(kept) == len(self._by_id):
                 return []
-            ids = {r.id for r in kept}
-            gone = [r for r in live if r.id not in ids]
             self._by_id = {r.id: r for r in kept}
             try:
                 await self._save(kept)
             except CacheError as err:
                 log.warning("event=scoped_tokens_not_saved error=%r", err.message)
-        for record in gone:
-            log.info(
-                "event=scoped_token_process_gone id=%s profile=%r pid=%s",
-                record.id,
-                record.profile,
-                record.pid,
-            )
+        _log_gone(gone)
         return gone
 
     @staticmethod
-    def _without_gone(records: list[ScopedToken]) -> list[ScopedToken]:
-        return [r for r in records if r.pid is None or scoped.alive(r, procinfo.look(r.pid))]
+    def _split_gone(
+        records: list[ScopedToken],
+    ) -> tuple[list[ScopedToken], list[ScopedToken]]:
+        """``records`` split into those whose process runs (or that have none), and the rest."""
+        kept: list[ScopedToken] = []
+        gone: list[ScopedToken] = []
+        for r in records:
+            (kept if r.pid is None or scoped.alive(r, procinfo.look(r.pid)) else gone).append(r)
+        return kept, gone
 
     async def revoke(
         self, *, key: str | None = None, profile: str | None = None, every: bool = False
@@ -189,3 +187,13 @@ class ScopedTokenStore:
 
     async def _save(self, records: list[ScopedToken]) -> None:
         await asyncio.to_thread(atomic_write, self.path, scoped.dump(records))
+
+
+def _log_gone(records: list[ScopedToken]) -> None:
+    for record in records:
+        log.info(
+            "event=scoped_token_process_gone id=%s profile=%r pid=%s",
+            record.id,
+            record.profile,
+            record.pid,
+        )
