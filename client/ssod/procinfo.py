@@ -63,8 +63,12 @@ def look(pid: int) -> Seen:
 
 def _look_in_proc(pid: int) -> Seen | None:
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return parse_stat(f.read(4096))
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return parse_stat(data.decode("ascii", "replace"))
     except (FileNotFoundError, ProcessLookupError):
         return GONE
     except OSError:

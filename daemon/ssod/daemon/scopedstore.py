@@ -12,7 +12,8 @@ the ECS endpoint's check: one dict lookup by the token's public id, a clock read
 A token bound to a process (``ssod exec``'s command) is also refused from the moment that
 process is gone (``authorizes`` looks at the pid: one ``/proc`` read), and dropped from memory
 and the file by ``sweep``: at start, before each issue, before a listing, and every
-``SWEEP_SECONDS``. So they never pile up against ``scoped.MAX_TOKENS``.
+``SWEEP_SECONDS``. So they never pile up against ``scoped.MAX_TOKENS``. The sweep's ``/proc``
+reads (one a bound token) run in a thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class ScopedTokenStore:
         names a pid that is not its own here, and is refused.
         """
         async with self._write_lock:
-            live, gone = self._split_gone(self.live())
+            live, gone = await asyncio.to_thread(self._split_gone, self.live())
             if len(live) >= scoped.MAX_TOKENS:
                 raise BadRequest(
                     f"{len(live)} scoped tokens are live, the most ssod keeps: revoke some "
@@ -136,7 +137,7 @@ class ScopedTokenStore:
     async def sweep(self) -> list[ScopedToken]:
         """Drop the expired tokens and those whose process is gone; the dropped bound ones."""
         async with self._write_lock:
-            kept, gone = self._split_gone(self.live())
+            kept, gone = await asyncio.to_thread(self._split_gone, self.live())
             if len(kept) == len(self._by_id):
                 return []
             self._by_id = {r.id: r for r in kept}
