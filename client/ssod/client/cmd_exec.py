@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "(the variables `ssod env` prints, and SSOD_PROFILE), with AWS_ACCESS_KEY_ID, "
             "AWS_PROFILE and the other variables that would win over them removed. Without "
             "COMMAND, starts $SHELL. The exit status is COMMAND's. Signs in first if the "
-            "session needs a login."
+            "session needs a login. COMMAND gets a scoped token: it serves this profile only "
+            "and stops working when COMMAND exits (or after --ttl)."
         ),
         usage=(
             "%(prog)s [-h] [--profile NAME] [--no-login] [--force] [--ttl DURATION] "
