@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from bench.baseline import Baseline
 from bench.httpclient import Connection, Target
 from bench.launcher import (
     Daemon,
@@ -39,6 +40,8 @@ class Options:
     quick: bool = False
     #: Seconds the emulator adds to every AWS call (about a regional round trip).
     latency: float = 0.06
+    #: An earlier revision measured beside this one (``--baseline REV``), if any.
+    baseline: Baseline | None = None
 
     def reps(self, full: int, quick: int) -> int:
         """Repetitions for this mode."""
@@ -52,6 +55,7 @@ class Options:
     def flag(self) -> str:
         """The command-line flags that reproduce these options."""
         flags = " --quick" if self.quick else ""
+        flags += f" --baseline {self.baseline.rev}" if self.baseline else ""
         return flags + (f" --latency {self.latency:g}" if self.latency != 0.06 else "")
 
 

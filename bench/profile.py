@@ -3,8 +3,9 @@
 ``ecs`` samples the real daemon with py-spy while wrk loads ``GET /credentials/dev`` at 16
 connections, then prints the functions with the most samples on the stack (inclusive) and at
 the top (self), with ssod's own frames marked. ``client`` runs ``ssod credentials`` under
-pyinstrument. A development tool, not part of the report: py-spy and pyinstrument are
-installed by hand into .venv (``pip install py-spy pyinstrument``), never runtime dependencies.
+pyinstrument. A development tool; the ECS section of the report uses its sampling too. py-spy
+comes with the bench extra (``make bench``), pyinstrument by hand (``pip install
+pyinstrument``); neither is ever a runtime dependency.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def _tool(name: str) -> str:
     return str(path)
 
 
-def summarize_raw(lines: list[str], top: int = 30) -> str:
-    """Top inclusive and self frames of py-spy ``raw`` (collapsed stacks) output."""
+def count_frames(lines: list[str]) -> tuple[int, Counter[str], Counter[str]]:
+    """Samples in all, and per frame on the stack (inclusive) and at its top (self)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -47,20 +48,45 @@ def summarize_raw(lines: list[str], top: int = 30) -> str:
         own[frames[-1]] += n
         for frame in set(frames):
             inclusive[frame] += n
+    return total, inclusive, own
+
+
+def py_spy() -> str | None:
+    """The py-spy program beside this interpreter (the bench extra installs it), or None."""
+    path = Path(sys.executable).with_name("py-spy")
+    return str(path) if path.exists() else None
+
+
+def record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    """Start sampling ``pid`` with py-spy for ``seconds`` into ``out`` (raw, no line numbers)."""
+    command = [_tool("py-spy"), "record", "-p", str(pid), "-d", f"{seconds:g}", "-r", "500"]
+    return subprocess.Popen(
+        [*command, "-f", "raw", "-o", str(out), "--nonblocking", "--nolineno"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def summarize_raw(lines: list[str], top: int = 30) -> str:
+    """Top inclusive and self frames of py-spy ``raw`` (collapsed stacks) output."""
+    total, inclusive, own = count_frames(lines)
     out = [f"{total} samples"]
     for title, counter in (("inclusive", inclusive), ("self", own)):
         out.append(f"\n-- top {top} {title}")
         for frame, n in counter.most_common(top):
-            mark = "*" if _ours(frame) else " "
+            mark = "*" if ours(frame) else " "
             out.append(f"{mark} {n / total:6.1%}  {frame}")
-    ours = [(f, n) for f, n in inclusive.most_common() if _ours(f)]
+    own_frames = [(f, n) for f, n in inclusive.most_common() if ours(f)]
     out.append("\n-- ssod's own frames, inclusive")
-    out.extend(f"* {n / total:6.1%}  {frame}" for frame, n in ours[:top])
+    out.extend(f"* {n / total:6.1%}  {frame}" for frame, n in own_frames[:top])
     return "\n".join(out)
 
 
-def _ours(frame: str) -> bool:
-    return ("(daemon/" in frame or "(client/" in frame) and "cli.py" not in frame
+def ours(frame: str) -> bool:
+    """Whether a py-spy frame is ssod's own code (not its entry points)."""
+    return ("(daemon/" in frame or "(client/" in frame) and not any(
+        name in frame for name in ("cli.py", "fastpath.py", "cmd_daemon.py", "daemon/main.py")
+    )
 
 
 def profile_ecs(seconds: float, log_level: str, bare: bool, connections: int) -> None:
@@ -76,12 +102,7 @@ def profile_ecs(seconds: float, log_level: str, bare: bool, connections: int) ->
         if bare:
             url, pid = bare_url, bare_pid
         out = scene.ws.root / "pyspy.txt"
-        record = ["record", "-p", str(pid), "-d", f"{seconds:g}", "-r", "500", "-f", "raw"]
-        spy = subprocess.Popen(
-            [_tool("py-spy"), *record, "-o", str(out), "--nonblocking", "--nolineno"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        spy = record(pid, seconds, out)
         results: list[loadgen.LoadRun] = []
         load = threading.Thread(
             target=lambda: results.append(

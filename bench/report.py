@@ -74,7 +74,9 @@ def render(
         "(under 3 minutes) or `python -m bench.run --only NAME`; `python -m bench.profile ecs` "
         "and `python -m bench.profile client` show where the time goes (py-spy, pyinstrument). "
         "Figures from a machine that was busy with other work (see the load averages below) are "
-        "noisier, latency tails most of all.",
+        "noisier, latency tails most of all. `--baseline REV` measures that revision's daemon "
+        "and client beside this one, round by round, for before/after figures that share the "
+        "machine's noise (`make bench BENCH_ARGS='--baseline REV'`).",
         "",
         "## Machine",
         "",

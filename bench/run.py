@@ -25,6 +25,7 @@ from bench import (
     plot,
     scale,
 )
+from bench.baseline import Baseline, extracted
 from bench.fixtures import Options
 from bench.report import Section, markdown_table, render
 
@@ -77,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--latency", type=float, default=0.06, help="seconds per emulated AWS call (0.06)"
     )
     parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure this git revision's daemon and client, side by side (ecs, startup)",
+    )
+    parser.add_argument(
         "--write", action="store_true", help="write docs/ even with --only (default: only all)"
     )
     parser.add_argument(
@@ -87,9 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="first wait up to this long for the 1-minute load average to fall under 0.5",
     )
     args = parser.parse_args(argv)
+    with extracted(args.baseline) as baseline:
+        return _run(args, argv, baseline)
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None, baseline: Baseline | None) -> int:
     _wait_quiet(args.wait_quiet)
     load_before = machine.loadavg()
-    options = Options(quick=args.quick, latency=args.latency)
+    options = Options(quick=args.quick, latency=args.latency, baseline=baseline)
     names = args.only or list(MEASUREMENTS)
     started = time.monotonic()
     sections: list[Section] = []

@@ -32,6 +32,7 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    monkeypatch.setenv("SSOD_NO_AUTOSTART", "1")  # no test starts a daemon behind its own back
     yield home
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (milliseconds on the fast path); mypy
+#: treats any name spelled so as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -92,6 +94,11 @@ def ipc_socket_path() -> Path:
 def ipc_endpoint() -> str:
     """The ZeroMQ endpoint for :func:`ipc_socket_path` (built without pathlib: the hot path)."""
     return "ipc://" + os.path.join(_runtime_dir_name(), "ipc")
+
+
+def runtime_dir_name() -> str:
+    """:func:`runtime_dir` as a string, without importing pathlib (the fast path)."""
+    return _runtime_dir_name()
 
 
 def ecs_token_file() -> Path:

@@ -457,6 +457,35 @@ async def test_path_traversal_goes_nowhere(ecs: Harness, target: str) -> None:
     assert SECRET.encode() not in response
 
 
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        ("/credentials/", 404),
+        ("/credentials", 404),
+        ("/credentials/a/b", 404),
+        ("/credentials/a%7Bb", 404),  # aiohttp's {profile} never matched braces
+        ("/health/", 404),
+        ("/health?x=1", 200),
+        ("/credentials/dev?x=1", 200),  # the query is ignored
+        ("/credentials/%25", 404),
+    ],
+)
+async def test_routing_is_what_aiohttps_router_did(ecs: Harness, target: str, status: int) -> None:
+    data = raw_request(ecs, target, f"Host: 127.0.0.1:{ecs.port}", f"Authorization: {ecs.token}")
+    response = await asyncio.to_thread(raw_exchange, ecs.port, data)
+    assert status_of(response) == status, response[:200]
+    assert b"application/json" in response
+
+
+async def test_a_percent_encoded_slash_and_percent_reach_the_provider(
+    ecs: Harness, http: aiohttp.ClientSession
+) -> None:
+    target = f"http://127.0.0.1:{ecs.port}/credentials/a%2Fb%25c"
+    async with http.get(target, headers=ecs.auth()) as resp:
+        assert resp.status == 404
+    assert ecs.provider.calls == ["a/b%c"]
+
+
 @pytest.mark.parametrize("profile", ["a%00b", "a%0Ab", "a%0D%0Ab", "%7F", "x%C2%85y", "a" * 257])
 async def test_bad_profile_names_are_400(ecs: Harness, profile: str) -> None:
     data = raw_request(

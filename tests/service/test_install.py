@@ -131,7 +131,7 @@ def test_install_writes_the_unit_then_reloads_enables_and_starts(
     assert f"wrote {path}" in out
     assert f"$ systemctl --user enable --now {UNIT}" in out
     program = Path(sys.executable).parent / "ssod"
-    assert f"ExecStart={program} daemon\n" in path.read_text()
+    assert f"ExecStart={program} daemon --started-by service\n" in path.read_text()
 
 
 def test_reinstall_over_a_running_service_restarts_it(
@@ -318,7 +318,12 @@ def test_launchd_install_writes_the_agent_and_bootstraps_it(
     assert plist == clean_environ / "Library" / "LaunchAgents" / "io.ssod.daemon.plist"
     data = plistlib.loads(plist.read_bytes())
     assert data["Label"] == service.LAUNCHD_LABEL
-    assert data["ProgramArguments"] == [str(Path(sys.executable).parent / "ssod"), "daemon"]
+    assert data["ProgramArguments"] == [
+        str(Path(sys.executable).parent / "ssod"),
+        "daemon",
+        "--started-by",
+        "service",
+    ]
     assert service.PLATFORM_ENV not in data["EnvironmentVariables"]
     assert (clean_environ / "Library" / "Logs" / "ssod").is_dir()
     assert launchd.changes() == [["launchctl", "bootstrap", f"gui/{os.getuid()}", str(plist)]]
@@ -372,7 +377,7 @@ def test_the_console_script_runs_service_from_its_own_venv(
         text=True,
         check=True,
     )
-    assert f"ExecStart={script} daemon\n" in result.stdout
+    assert f"ExecStart={script} daemon --started-by service\n" in result.stdout
     assert RUNTIME not in result.stdout  # the default runtime dir is %t/ssod, not pinned
 
 

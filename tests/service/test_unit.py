@@ -63,7 +63,7 @@ def test_unit_has_the_type_restart_and_hardening_the_daemon_needs() -> None:
 
 def test_unit_quotes_and_escapes_what_systemd_would_expand() -> None:
     lines = unit_lines()
-    assert f"ExecStart={sys.executable} -m ssod.client.cli daemon" in lines
+    assert f"ExecStart={sys.executable} -m ssod.client.cli daemon --started-by service" in lines
     assert 'Environment="AWS_CONFIG_FILE=/etc/aws conf/100%%"' in lines
     assert 'Environment="PRICE=a$b \\"q\\" \\\\x"' in lines
     assert "Environment=SSOD_STATE_DIR=%h/.local/state/ssod" in lines
@@ -77,7 +77,7 @@ def test_unit_quotes_and_escapes_what_systemd_would_expand() -> None:
         xdg_runtime_dir=None,
     )
     lines = unit_lines(odd)
-    assert 'ExecStart="/opt/my tools/100%%/$$bin/ssod" daemon' in lines
+    assert 'ExecStart="/opt/my tools/100%%/$$bin/ssod" daemon --started-by service' in lines
     assert "Environment=SSOD_RUNTIME_DIR=/srv/rt" in lines
     assert "ReadWritePaths=-/srv/rt" in lines
     assert "ReadWritePaths=-/var/lib/ssod" in lines
@@ -155,7 +155,14 @@ def test_rendered_unit_passes_systemd_analyze_verify(tmp_path: Path, spec_name: 
 def test_rendered_plist_parses_and_has_what_launchd_needs() -> None:
     data = plistlib.loads(service.render_plist(service.plist_template(), SPEC))
     assert data["Label"] == service.LAUNCHD_LABEL == "io.ssod.daemon"
-    assert data["ProgramArguments"] == [sys.executable, "-m", "ssod.client.cli", "daemon"]
+    assert data["ProgramArguments"] == [
+        sys.executable,
+        "-m",
+        "ssod.client.cli",
+        "daemon",
+        "--started-by",
+        "service",
+    ]
     assert all(Path(arg).is_absolute() for arg in data["ProgramArguments"][:1])
     assert data["RunAtLoad"] is True
     assert data["KeepAlive"] == {"SuccessfulExit": False}

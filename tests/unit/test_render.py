@@ -494,3 +494,20 @@ def test_status_shows_the_newest_scoped_tokens_and_counts_the_rest() -> None:
     text = render.status_text({**STATUS, "tokens": tokens}, NOW)
     assert f"{render.STATUS_TOKENS + 2:010x}" in text and f"{0:010x}" not in text
     assert "... and 3 older (`ssod token list` shows them all)" in text
+
+
+@pytest.mark.parametrize(
+    ("started_by", "words"),
+    [
+        ("service", ", run by the service manager"),
+        ("autostart", ", started on demand (`ssod service install` makes it a service)"),
+        ("foreground", ", started by hand (`ssod daemon`)"),
+        (None, ""),  # a daemon older than the key
+        ("something-new", ""),
+    ],
+)
+def test_status_says_how_the_daemon_was_started(started_by: str | None, words: str) -> None:
+    status = {**STATUS, "daemon": {**STATUS["daemon"], "started_by": started_by}}
+    first = render.status_text(status, NOW).splitlines()[0]
+    assert first == "ssod 0.1.0 (pid 4242), up 3h 12m" + words
+    assert render.status_data(status)["daemon"]["started_by"] == started_by

@@ -91,10 +91,16 @@ def test_refuses_a_path_too_long_for_a_socket(short_dir: Path) -> None:
 
 def test_lock_records_the_pid_and_blocks_a_second_daemon(short_dir: Path) -> None:
     with runtime.acquire_instance_lock(short_dir) as lock:
-        assert (short_dir / "lock").read_text() == f"{os.getpid()}\n"
+        assert (short_dir / "lock").read_text() == f"{os.getpid()}\nforeground\n"
         assert _mode(lock.path) == 0o600
-        with pytest.raises(DaemonAlreadyRunning, match=f"already running \\(pid {os.getpid()}\\)"):
+        with pytest.raises(
+            DaemonAlreadyRunning,
+            match=f"already running \\(pid {os.getpid()}, started by foreground",
+        ):
             runtime.acquire_instance_lock(short_dir)
+        # Only an autostarted daemon is pushed aside by a service.
+        with pytest.raises(DaemonAlreadyRunning):
+            runtime.acquire_instance_lock(short_dir, "service")
     # Released: the next daemon gets it.
     runtime.acquire_instance_lock(short_dir).release()
 
@@ -140,3 +146,22 @@ def test_lock_file_symlink_is_refused(short_dir: Path) -> None:
     (short_dir / "lock").symlink_to(short_dir / "elsewhere")
     with pytest.raises(RuntimeDirError, match="cannot open lock file"):
         runtime.acquire_instance_lock(short_dir)
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (None, {}, "foreground"),
+        (None, {"INVOCATION_ID": "5f3c"}, "service"),  # systemd, a unit from an older install
+        (None, {"XPC_SERVICE_NAME": "io.ssod.daemon"}, "service"),  # launchd
+        (None, {"XPC_SERVICE_NAME": "com.apple.Terminal"}, "foreground"),
+        ("autostart", {"INVOCATION_ID": "5f3c"}, "autostart"),  # the flag wins
+        ("service", {}, "service"),
+    ],
+)
+def test_how_the_daemon_was_started(
+    flag: str | None, environ: dict[str, str], expected: str
+) -> None:
+    from ssod.daemon.settings import Settings
+
+    assert Settings.from_environment(started_by=flag, environ=environ).started_by == expected

@@ -97,4 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m ssod.client.cli` behaves as the console script: the fast path first.
+    from ssod.client import fastpath
+
+    sys.exit(fastpath.main())

@@ -1,7 +1,9 @@
 """``ssod credentials``: one profile's role credentials, by default as credential_process output.
 
 This is on the path of every tool that uses ``credential_process = ssod credentials --profile
-NAME``, so it imports only the IPC client and ``shell`` (json) and asks the daemon once. The
+NAME``. The console script answers the usual argument shapes without this module at all
+(``ssod.client.fastpath``; the daemon renders with ``shell.credentials_text`` there too); this
+full path imports only the IPC client and ``shell`` (json) and asks the daemon once. The
 credentials go to stdout only; errors go to stderr, where botocore quotes them.
 """
 
@@ -32,6 +34,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         choices=("process", "env", "json"),
         help="process: credential_process JSON (default); env: sh export lines; json: everything",
     )
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -42,11 +47,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ssod.client.common import connect
+    from ssod.client.common import connect, wants_start
     from ssod.client.shell import credentials_text
     from ssod.wire import Op
 
-    with connect(CREDENTIALS_TIMEOUT) as client:
+    with connect(CREDENTIALS_TIMEOUT, start=wants_start(args)) as client:
         creds = client.request(Op.CREDENTIALS, profile=args.profile)
     print(credentials_text(creds, args.format))
     return 0

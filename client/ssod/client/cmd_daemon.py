@@ -74,6 +74,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--no-notify", action="store_true", help="no desktop notifications")
     p.add_argument(
+        "--started-by",
+        choices=("service", "autostart", "foreground"),
+        default=None,
+        help=(
+            "how this daemon was started, shown by `ssod status` (default: service under "
+            "systemd or launchd, else foreground); a service takes over from an autostarted one"
+        ),
+    )
+    p.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],

@@ -10,12 +10,13 @@ relative container URI) a comment says so.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    import argparse
+
     from ssod.client.ipc import IpcClient
 
 _USAGE = {
@@ -54,6 +55,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     add_ttl_argument(p)
     add_name_argument(p)
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -67,17 +71,20 @@ def _main(args: argparse.Namespace) -> int:
     import os
 
     from ssod.client import common, shell
+    from ssod.wire import Op
 
-    profile = args.profile or common.default_profile()
     if not args.remote and (args.ttl is not None or args.name is not None):
         from ssod.errors import BadRequest
 
         raise BadRequest("--ttl and --name go with --remote (they describe its scoped token)")
-    with common.connect() as client:
-        served = lookup(client, profile, named=bool(args.profile))
+    with common.connect(start=common.wants_start(args)) as client:
+        endpoint = client.request(Op.ENDPOINT)
+        status = client.request(Op.STATUS)
     if args.remote:
         from ssod.client.cmd_token import issue_token
 
+        profile = args.profile or common.default_profile()
+        served = served_from(endpoint, status, profile, named=bool(args.profile))
         issued = issue_token(profile, args.ttl, args.name)
         print(
             shell.remote_env_text(
@@ -85,13 +92,36 @@ def _main(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    notes = precedence_notes(os.environ, served.names)
-    lines = [f"Use: {_USAGE[args.shell]}", *notes]
-    print(shell.env_text(served.endpoint, profile, args.shell, lines, region=served.region))
-    if notes and not sys.stdout.isatty():
-        for note in notes:  # eval swallows stdout: say it where the person can see it
-            print(f"ssod: note: {note}", file=sys.stderr)
+    out, notes = render(endpoint, status, args.profile, args.shell, os.environ, sys.stdout.isatty())
+    print(out)
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0
+
+
+def render(
+    endpoint: Mapping[str, Any],
+    status: Mapping[str, Any],
+    profile_arg: str | None,
+    shell_name: str,
+    environ: Mapping[str, str],
+    stdout_tty: bool,
+) -> tuple[str, list[str]]:
+    """What ``ssod env`` prints to stdout, and the lines it prints to stderr, from two replies.
+
+    The daemon's fast socket renders with this too (``ssod.client.fastpath``), so both paths
+    print the same bytes. Raises ``ProfileNotFound`` for a profile the daemon does not serve.
+    """
+    from ssod.client import common, shell
+
+    profile = profile_arg or common.default_profile(environ)
+    served = served_from(endpoint, status, profile, named=bool(profile_arg))
+    notes = precedence_notes(environ, served.names)
+    lines = [f"Use: {_USAGE[shell_name]}", *notes]
+    out = shell.env_text(served.endpoint, profile, shell_name, lines, region=served.region)
+    # eval swallows stdout: say it where the person can see it
+    errs = [f"ssod: note: {note}" for note in notes] if notes and not stdout_tty else []
+    return out, errs
 
 
 class Served(NamedTuple):
@@ -108,12 +138,19 @@ def lookup(client: IpcClient, profile: str, *, named: bool) -> Served:
 
     ``named``: the profile came from ``--profile`` (otherwise the hint says how to name one).
     """
-    from ssod.client import common
-    from ssod.errors import ProfileNotFound
     from ssod.wire import Op
 
     endpoint = client.request(Op.ENDPOINT)
-    status = client.request(Op.STATUS)
+    return served_from(endpoint, client.request(Op.STATUS), profile, named=named)
+
+
+def served_from(
+    endpoint: Mapping[str, Any], status: Mapping[str, Any], profile: str, *, named: bool
+) -> Served:
+    """``lookup`` from the daemon's ``endpoint`` and ``status`` replies (pure)."""
+    from ssod.client import common
+    from ssod.errors import ProfileNotFound
+
     profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
     if profile not in profiles:
         daemon = status.get("daemon")

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ssod.client.common import add_target_arguments
+from ssod.client.common import add_no_start_argument, add_target_arguments
 
 if TYPE_CHECKING:
     from ssod.client.browser import BrowserPlan
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--use-device-code", action="store_true", help="use the device code flow (any device)"
     )
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     from ssod.client import common
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         target = common.resolve_target(client, common.target_from_args(args))
         if target.defaulted and target.sso_session:
             say(f"No profile named: using {target.describe()}, the only one configured.")

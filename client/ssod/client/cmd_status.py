@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     p.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -36,7 +39,7 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.client import common, render
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         status = client.request(Op.STATUS)
     if args.json:
         print(render.status_json(status))

@@ -9,7 +9,6 @@ is loaded only when a command talks to the daemon.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -26,6 +25,8 @@ from ssod.errors import (
 )
 
 if TYPE_CHECKING:
+    import argparse
+
     from ssod.client.ipc import IpcClient
 
 #: Default wait for a reply; the daemon answers from memory, or within about a second.
@@ -123,11 +124,34 @@ def dicts(value: object) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def connect(timeout: float = DEFAULT_TIMEOUT) -> IpcClient:
-    """An IPC client for the daemon of this user (``SSOD_RUNTIME_DIR`` and friends honoured)."""
+def connect(timeout: float = DEFAULT_TIMEOUT, *, start: bool = False) -> IpcClient:
+    """An IPC client for the daemon of this user (``SSOD_RUNTIME_DIR`` and friends honoured).
+
+    With ``start``, a daemon is started first when none runs (``ssod.client.autostart``),
+    unless ``SSOD_NO_AUTOSTART`` says not to.
+    """
+    from ssod.client import autostart
     from ssod.client.ipc import IpcClient
 
-    return IpcClient(timeout=timeout)
+    client = IpcClient(timeout=timeout)
+    path = client.socket_path
+    if start and path is not None and autostart.enabled():
+        autostart.ensure_daemon(path)
+    return client
+
+
+def add_no_start_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-start``: exit 3 rather than start a daemon when none runs."""
+    parser.add_argument(
+        "--no-start",
+        action="store_true",
+        help="do not start a daemon when none runs (also: SSOD_NO_AUTOSTART=1)",
+    )
+
+
+def wants_start(args: argparse.Namespace) -> bool:
+    """Whether this command may start a daemon (no ``--no-start``)."""
+    return not getattr(args, "no_start", False)
 
 
 def explain(err: SsodError) -> str:

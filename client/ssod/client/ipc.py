@@ -18,10 +18,9 @@ from types import TracebackType
 import zmq
 
 from ssod import paths
+from ssod.client.autostart import unavailable_message
 from ssod.errors import DaemonUnavailable, IpcError
 from ssod.wire import Op, Reply, Request, decode_reply, encode_request
-
-_START_HINT = "start it with `ssod service install` (a user service) or `ssod daemon` (foreground)"
 
 
 class IpcClient:
@@ -148,7 +147,7 @@ class IpcClient:
 
     def _unavailable(self, why: str) -> str:
         where = self.socket_path or self.endpoint
-        return f"no ssod daemon answers on {where}: {why}; {_START_HINT}"
+        return unavailable_message(where, why)
 
     def _reset(self) -> None:
         if self._socket is not None:

@@ -5,10 +5,11 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
 
 ``ssod status --json`` prints exactly these keys (missing values are ``null``)::
 
-    daemon:   version, pid, started_at, uptime_seconds, ecs_url, ipc, config_file,
-              config_loaded_at, config_error, ecs_token_error, ecs_urls (every address
-              served), ecs_waiting (link-local addresses not on this host yet), imds_url,
-              imds_profile, tokens_error (the scoped-token file could not be read)
+    daemon:   version, pid, started_by (service|autostart|foreground), started_at,
+              uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
+              ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
+              addresses not on this host yet), imds_url, imds_profile, tokens_error (the
+              scoped-token file could not be read)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -31,6 +32,7 @@ from typing import Any
 DAEMON_KEYS = (
     "version",
     "pid",
+    "started_by",
     "started_at",
     "uptime_seconds",
     "ecs_url",
@@ -172,6 +174,14 @@ def status_data(status: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: How ``ssod status`` words the daemon's ``started_by``.
+_STARTED_BY = {
+    "service": ", run by the service manager",
+    "autostart": ", started on demand (`ssod service install` makes it a service)",
+    "foreground": ", started by hand (`ssod daemon`)",
+}
+
+
 def status_json(status: Mapping[str, Any]) -> str:
     """``ssod status --json``."""
     return json.dumps(status_data(status), indent=2)
@@ -184,9 +194,10 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     uptime = d["uptime_seconds"]
     up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
     loaded = relative(d["config_loaded_at"], now)
+    how = _STARTED_BY.get(str(d["started_by"]), "")
     urls = d["ecs_urls"] if isinstance(d["ecs_urls"], list) and d["ecs_urls"] else [d["ecs_url"]]
     out = [
-        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}", "bold", color),
+        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}{how}", "bold", color),
         f"  ECS endpoint  {', '.join(str(u) for u in urls if u) or '-'}",
     ]
     if isinstance(d["ecs_waiting"], list) and d["ecs_waiting"]:

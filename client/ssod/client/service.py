@@ -49,6 +49,8 @@ CARRIED_PREFIXES = ("AWS_ENDPOINT_URL", "SSOD_")
 #: ``SSOD_SERVICE_PLATFORM=systemd|launchd`` picks the service manager (tests run launchd's
 #: plan on Linux with it); by default it follows the OS. Never carried into the service.
 PLATFORM_ENV = "SSOD_SERVICE_PLATFORM"
+#: Client-side switches that mean nothing to the daemon: never carried into the service either.
+CLIENT_ONLY_ENV = frozenset({PLATFORM_ENV, "SSOD_NO_AUTOSTART", "SSOD_FAST_PATH"})
 
 #: Never written into a unit: ssod gets credentials from IAM Identity Center, not from these.
 REFUSED_NAMES = frozenset(
@@ -87,7 +89,8 @@ def carried_environment(
     chosen: dict[str, str] = {
         name: value
         for name, value in environ.items()
-        if (name in CARRIED_NAMES or name.startswith(CARRIED_PREFIXES)) and name != PLATFORM_ENV
+        if (name in CARRIED_NAMES or name.startswith(CARRIED_PREFIXES))
+        and name not in CLIENT_ONLY_ENV
     }
     for entry in extra:
         name, sep, value = entry.partition("=")

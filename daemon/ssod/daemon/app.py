@@ -37,6 +37,7 @@ from ssod.daemon.cachefiles import (
 from ssod.daemon.consolelinks import ConsoleLinks
 from ssod.daemon.dispatch import Dispatcher
 from ssod.daemon.ecs import EcsServer
+from ssod.daemon.fastipc import FastServer
 from ssod.daemon.federation import FederationClient
 from ssod.daemon.imds import ImdsServer
 from ssod.daemon.ipc import IpcServer
@@ -44,7 +45,12 @@ from ssod.daemon.login import LoginManager
 from ssod.daemon.model import Clock, SystemClock
 from ssod.daemon.notify import DesktopNotifier
 from ssod.daemon.ownership import check_home_ownership
-from ssod.daemon.runtime import InstanceLock, acquire_instance_lock, prepare_runtime_dir
+from ssod.daemon.runtime import (
+    InstanceLock,
+    acquire_instance_lock,
+    fast_socket_path,
+    prepare_runtime_dir,
+)
 from ssod.daemon.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.sessions import SessionSpec
 from ssod.daemon.settings import Settings
@@ -104,7 +110,10 @@ class Daemon:
                 listen=settings.imds_listen,
                 retry=settings.listen_retry,
             )
-        self.ipc = IpcServer(settings.ipc_endpoint, Dispatcher(self))
+        dispatcher = Dispatcher(self)
+        self.ipc = IpcServer(settings.ipc_endpoint, dispatcher)
+        # credential_process and shell start-up: the same answers without pyzmq in the client.
+        self.fast = FastServer(str(fast_socket_path(settings.runtime_dir)), dispatcher)
         self._config_changed = Rerun(self.reload)
         self._token_file_changed = Rerun(self.check_token_file)
         self.watcher = Watcher(
@@ -130,7 +139,9 @@ class Daemon:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
-        self._lock = acquire_instance_lock(self.settings.runtime_dir)
+        self._lock = acquire_instance_lock(self.settings.runtime_dir, self.settings.started_by)
+        if self._lock.took_over:
+            log.info("event=took_over from=autostart pid=%d", self._lock.took_over)
         try:
             self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
             await asyncio.to_thread(self.scoped.load)
@@ -142,6 +153,7 @@ class Daemon:
             await self.ecs.start()
             if self.imds is not None:
                 await self.imds.start()
+            await self.fast.start()
             await self.ipc.start()
             self.watcher.start()
             self._sweeper = asyncio.get_running_loop().create_task(
@@ -170,6 +182,8 @@ class Daemon:
         self.watcher.stop()
         with contextlib.suppress(Exception):
             await self.ipc.stop()
+        with contextlib.suppress(Exception):
+            await self.fast.stop()
         with contextlib.suppress(Exception):
             await self.ecs.stop()
         if self.imds is not None:
@@ -333,6 +347,7 @@ class Daemon:
             "daemon": {
                 "version": __version__,
                 "pid": os.getpid(),
+                "started_by": self.settings.started_by,
                 "started_at": format_timestamp_epoch(self._started),
                 "uptime_seconds": int(time.monotonic() - self._started_mono),
                 "ecs_url": self.ecs.base_url,

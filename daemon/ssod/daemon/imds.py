@@ -220,10 +220,8 @@ class ImdsServer:
                 "the IMDS endpoint needs /proc/net/tcp (Linux) to tell your processes from "
                 "other users'; use the ECS endpoint (ssod env) here"
             )
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
         listeners = Listeners(
-            app,
+            self._handle,
             self._listen,
             self._port,
             name="IMDS endpoint",
@@ -250,7 +248,7 @@ class ImdsServer:
         if listeners is not None:
             await listeners.stop()
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "PUT" and request.path == TOKEN_PATH:
             return gate(request, self._hosts, _PUT) or self._issue_token(request)
         denied = gate(request, self._hosts, _GET_HEAD, (_NOT_ALLOWED, _ALLOW))
@@ -263,7 +261,7 @@ class ImdsServer:
             return reply(401, _BAD_TOKEN)
         return await self._route(request.path.rstrip("/"))
 
-    def _issue_token(self, request: web.Request) -> web.Response:
+    def _issue_token(self, request: web.BaseRequest) -> web.Response:
         # Real IMDS refuses token requests that went through a proxy (an SSRF guard).
         if "X-Forwarded-For" in request.headers:
             return reply(403, _FORWARDED)
@@ -278,7 +276,7 @@ class ImdsServer:
             status=200, text=self._tokens.issue(ttl), headers={**_TEXT, TTL_HEADER: str(ttl)}
         )
 
-    def _same_user(self, request: web.Request) -> bool:
+    def _same_user(self, request: web.BaseRequest) -> bool:
         """Is the client socket ours? Unlisted clients pass only on a container address."""
         transport = request.transport
         if transport is None:

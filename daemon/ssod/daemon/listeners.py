@@ -1,13 +1,15 @@
-"""Serving one aiohttp application on several local addresses, with the endpoints' limits.
+"""Serving one aiohttp request handler on several local addresses, with the endpoints' limits.
 
-Owns the aiohttp runner settings both HTTP endpoints share (line and header sizes, no lingering
-for bodies, keep-alive bounded by the head deadline), the ``ConnectionGuard`` in front of every
-connection (one connection cap across all addresses, head deadlines), and binding: required
-addresses (loopback) bind at start or the start fails with a clear error; the others
-(link-local container addresses, ``listenpolicy``) are bound once they exist on the host and
-retried every ``retry`` seconds until then. All addresses share one port: the first bind picks
-it when the requested port is 0. ``on_change`` runs whenever the set of served addresses
-changes, so the endpoint's Host check always names exactly those.
+Owns aiohttp's low-level server (each endpoint routes by itself: an Application's router and
+middleware chain cost about a tenth of the ECS hot path's CPU), the settings both HTTP
+endpoints share (line and header sizes, no lingering for bodies, keep-alive bounded by the head
+deadline), the ``ConnectionGuard`` in front of every connection (one connection cap across all
+addresses, head deadlines), and binding: required addresses (loopback) bind at start or the
+start fails with a clear error; the others (link-local container addresses, ``listenpolicy``)
+are bound once they exist on the host and retried every ``retry`` seconds until then. All
+addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
+runs whenever the set of served addresses changes, so the endpoint's Host check always names
+exactly those.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import contextlib
 import errno
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from aiohttp import web
@@ -32,13 +34,16 @@ DEFAULT_RETRY: Final = 5.0
 
 log = logging.getLogger("ssod.listen")
 
+#: One endpoint's whole request handling (its own routing included).
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
 
 class Listeners:
-    """One application on ``addresses``:``port`` behind a shared connection guard."""
+    """One request handler on ``addresses``:``port`` behind a shared connection guard."""
 
     def __init__(
         self,
-        app: web.Application,
+        handler: Handler,
         addresses: Sequence[ListenAddress],
         port: int,
         *,
@@ -51,7 +56,7 @@ class Listeners:
         on_change: Callable[[], None] = lambda: None,
         retry: float = DEFAULT_RETRY,
     ) -> None:
-        self._app = app
+        self._handler = handler
         self._addresses = list(addresses)
         self._port = port
         self._name = name
@@ -63,7 +68,7 @@ class Listeners:
         self._on_change = on_change
         self._retry = retry
         self._count = ConnectionCount()
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._servers: dict[str, asyncio.Server] = {}
         self._told: set[str] = set()
         self._retrying: asyncio.Task[None] | None = None
@@ -90,16 +95,17 @@ class Listeners:
 
     async def start(self) -> None:
         """Bind every required address (SsodError if one fails), then the others if present."""
-        runner = web.AppRunner(
-            self._app,
-            handle_signals=False,
+        server = web.Server(
+            self._handler,
             access_log_class=self._access_log_class,
             access_log=self._access_log,
             keepalive_timeout=self._timeout,
             max_line_size=MAX_LINE_SIZE,
             max_field_size=MAX_FIELD_SIZE,
             lingering_time=0,  # never wait for a body a request should not have
-            shutdown_timeout=self._shutdown_timeout,
+        )
+        runner = web.ServerRunner(
+            server, handle_signals=False, shutdown_timeout=self._shutdown_timeout
         )
         await runner.setup()
         self._runner = runner

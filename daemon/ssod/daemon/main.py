@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         token_margin=args.token_margin,
         credential_margin=args.credential_margin,
         notifications=False if args.no_notify else None,
+        started_by=args.started_by,
     )
     asyncio.run(Daemon(settings).run())
     return 0

@@ -112,9 +112,15 @@ def servable(
     expires_at: datetime, issued_at: datetime | None, now: datetime, policy: RefreshPolicy
 ) -> bool:
     """Whether credentials may still be handed out: more than the (effective) margin left."""
+    return now < serve_until(expires_at, issued_at, policy)
+
+
+def serve_until(
+    expires_at: datetime, issued_at: datetime | None, policy: RefreshPolicy
+) -> datetime:
+    """The moment credentials stop being servable (:func:`servable` is ``now`` before it)."""
     lifetime = None if issued_at is None else expires_at - issued_at
-    margin = _effective_margin(policy.credential_margin, lifetime)
-    return expires_at - now > margin
+    return expires_at - _effective_margin(policy.credential_margin, lifetime)
 
 
 def backoff(failures: int, policy: RefreshPolicy, rng: random.Random | None = None) -> timedelta:

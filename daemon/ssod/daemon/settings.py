@@ -56,6 +56,8 @@ class Settings:
     signin_endpoint: str | None = None
     #: ``AWS_CA_BUNDLE``: the trust store for the sign-in endpoint, as botocore uses it for AWS.
     ca_bundle: str | None = None
+    #: ``service``, ``autostart`` or ``foreground``: shown in status; a service takes over.
+    started_by: str = "foreground"
 
     @property
     def ipc_endpoint(self) -> str:
@@ -75,6 +77,7 @@ class Settings:
         token_margin: float | None = None,
         credential_margin: float | None = None,
         notifications: bool | None = None,
+        started_by: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Flags win over ``SSOD_*`` variables, which win over defaults."""
@@ -127,6 +130,7 @@ class Settings:
             notifications=notify,
             signin_endpoint=_signin_endpoint(env),
             ca_bundle=env.get("AWS_CA_BUNDLE") or None,
+            started_by=started_by or detect_started_by(env),
         )
 
 
@@ -166,3 +170,17 @@ def _float(env: Mapping[str, str], name: str) -> float | None:
     if value < 0:
         raise BadRequest(f"{name} must not be negative")
     return value
+
+
+def detect_started_by(environ: Mapping[str, str]) -> str:
+    """``service`` under a systemd unit or ssod's launchd agent, else ``foreground``.
+
+    Units that ``ssod service install`` writes say ``--started-by service``; this covers units
+    written by older versions: systemd gives every service an ``INVOCATION_ID``, launchd sets
+    ``XPC_SERVICE_NAME`` to the agent's label.
+    """
+    if environ.get("INVOCATION_ID"):
+        return "service"
+    if environ.get("XPC_SERVICE_NAME", "").startswith("io.ssod."):
+        return "service"
+    return "foreground"

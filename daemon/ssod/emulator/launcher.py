@@ -75,6 +75,9 @@ def isolated_env(
             "SSOD_RUNTIME_DIR": str(runtime),
             "SSOD_ECS_PORT": "0",
             "SSOD_NOTIFY": "0",
+            # A test that wants a daemon started on demand says so (tests/cli/test_autostart.py
+            # sets it to 0); elsewhere a command run with no daemon must not leave one behind.
+            "SSOD_NO_AUTOSTART": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )
