@@ -162,6 +162,35 @@ def wait_until(
     raise AssertionError(f"timed out waiting for {what}")
 
 
+_FETCH = (
+    "import boto3\n"
+    "c = boto3.Session().get_credentials()\n"
+    "print(c.get_frozen_credentials().access_key if c else 'none')\n"
+)
+
+
+def boto3_key(harness: DaemonHarness, profile: str, token: str) -> subprocess.CompletedProcess[str]:
+    """A boto3 process fetching ``profile`` from the endpoint with ``token`` (one attempt)."""
+    from ssod.wire import Op
+
+    url = harness.request(Op.ENDPOINT)["url"] + f"/credentials/{profile}"
+    env = {
+        **harness.env,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", _FETCH], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def refused(out: subprocess.CompletedProcess[str]) -> bool:
+    """Did ``boto3_key`` get no credentials?"""
+    return out.returncode != 0 or out.stdout.strip() == "none"
+
+
 def path_with(directory: Path) -> str:
     """PATH with ``directory`` first."""
     return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -8,6 +8,11 @@ never contains a ``.``, so one ``startswith`` tells the two kinds apart. Only th
 scoped token is ever stored; a presented token is found by its id (one dict lookup) and its
 digest compared in constant time.
 
+A token ``ssod exec`` gives its command is *bound* to that process: its record holds the pid
+and, on Linux, the process's start time, and ``alive`` decides from one look at the pid
+(``ssod.procinfo``) whether that process still runs; once it does not, the daemon refuses and
+drops the token. Bound tokens are named ``exec`` (a name reserved for them, shared by all).
+
 Pure: no I/O, no clock (callers pass ``now`` as epoch seconds). Randomness comes from
 ``secrets``. Shared by the client (``--ttl`` is checked before anything is sent) and the daemon.
 """
@@ -24,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 from ssod.errors import BadRequest, CacheError
+from ssod.procinfo import Seen
 
 #: Every scoped token starts with this; a main token (base64url) never contains a ``.``.
 PREFIX: Final = "ssod."
@@ -35,6 +41,8 @@ MAX_TTL: Final = 90 * 86400
 #: the lookup table). Generous: `docker run --env-file <(ssod docker env ...)` issues one per run.
 MAX_TOKENS: Final = 4096
 FILE_VERSION: Final = 1
+#: The name of every token ``ssod exec`` binds to its command (reserved: not for ``--name``).
+EXEC_NAME: Final = "exec"
 
 _ID_RE: Final = re.compile(rf"[0-9a-f]{{{ID_HEX_DIGITS}}}")
 _SECRET_RE: Final = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -53,6 +61,10 @@ class ScopedToken(NamedTuple):
     created: int
     expires: int
     name: str = ""
+    #: The process the token lives with (``ssod exec``'s command), or None: TTL only.
+    pid: int | None = None
+    #: That process's start time (``/proc/PID/stat`` field 22), where the system tells it.
+    started: int | None = None
 
     def expired(self, now: float) -> bool:
         """True from the second the token stops working."""
@@ -66,6 +78,7 @@ class ScopedToken(NamedTuple):
             "profile": self.profile,
             "created_at": format_time(self.created),
             "expires_at": format_time(self.expires),
+            "pid": self.pid,
         }
 
 
@@ -98,11 +111,24 @@ def matches(token: str, record: ScopedToken) -> bool:
 
 
 def issue(
-    profile: str, ttl: int, now: float, *, name: str = "", taken: Iterable[str] = ()
+    profile: str,
+    ttl: int,
+    now: float,
+    *,
+    name: str = "",
+    taken: Iterable[str] = (),
+    pid: int | None = None,
+    started: int | None = None,
 ) -> Issued:
-    """A new token for ``profile`` living ``ttl`` seconds from ``now``; ids in ``taken`` avoided."""
+    """A new token for ``profile`` living ``ttl`` seconds from ``now``; ids in ``taken`` avoided.
+
+    With ``pid`` it is bound to that process (and its ``started`` time) and named ``exec``.
+    """
     check_ttl(ttl)
-    if name:
+    if pid is not None:
+        check_binding(pid, started)
+        name = EXEC_NAME
+    elif name:
         check_name(name)
     used = set(taken)
     while True:
@@ -111,8 +137,33 @@ def issue(
             break
     token = f"{PREFIX}{tid}.{secrets.token_urlsafe(SECRET_BYTES)}"
     created = int(now)
-    record = ScopedToken(tid, profile, digest(token), created, created + ttl, name)
+    record = ScopedToken(tid, profile, digest(token), created, created + ttl, name, pid, started)
     return Issued(token, record)
+
+
+def check_binding(pid: int, started: int | None) -> None:
+    """A bound token names a real pid, and a start time that is a tick count."""
+    if not 0 < pid < 2**31 or (started is not None and not 0 <= started < 2**63):
+        raise BadRequest(f"pid {pid} (started {started}) cannot own a token")
+
+
+def alive(record: ScopedToken, seen: Seen) -> bool:
+    """Does the token's process still run, as far as ``seen`` (one look at its pid) tells?
+
+    Unbound tokens live by their TTL alone. A pid that runs a process with another start time
+    was reused: the token's process is gone. When the start time cannot be compared (macOS,
+    ``/proc`` hidden) a running pid counts as the process, and the TTL bounds the error.
+    """
+    return record.pid is None or same_process(record.started, seen)
+
+
+def same_process(started: int | None, seen: Seen) -> bool:
+    """Is the process ``seen`` at a pid the one that had start time ``started`` there?"""
+    if not seen.known:
+        return True
+    if not seen.running:
+        return False
+    return started is None or seen.started is None or seen.started == started
 
 
 def parse_ttl(text: str) -> int:
@@ -146,6 +197,11 @@ def check_name(name: str) -> None:
             f"token name {name!r} must be 1 to 64 letters, digits or ._@+- (starting with a "
             "letter or digit) and must not look like a token id"
         )
+    if name == EXEC_NAME:
+        raise BadRequest(
+            f"the token name {EXEC_NAME!r} is reserved for the tokens `ssod exec` gives its "
+            "commands: choose another"
+        )
 
 
 def select(records: Iterable[ScopedToken], key: str) -> list[ScopedToken]:
@@ -163,8 +219,9 @@ def format_time(epoch: float) -> str:
 
 def dump(records: Iterable[ScopedToken]) -> bytes:
     """The store file's bytes: a versioned JSON object holding digests, never tokens."""
-    rows = [
-        {
+    rows = []
+    for r in records:
+        row: dict[str, object] = {
             "id": r.id,
             "name": r.name,
             "profile": r.profile,
@@ -172,8 +229,10 @@ def dump(records: Iterable[ScopedToken]) -> bytes:
             "created": r.created,
             "expires": r.expires,
         }
-        for r in records
-    ]
+        if r.pid is not None:
+            row["pid"] = r.pid
+            row["started"] = r.started
+        rows.append(row)
     return json.dumps({"version": FILE_VERSION, "tokens": rows}, indent=1).encode()
 
 
@@ -209,6 +268,27 @@ def _record(row: object) -> ScopedToken | None:
         return None
     if not (isinstance(profile, str) and profile and isinstance(sha, str)):
         return None
-    if not _DIGEST_RE.fullmatch(sha) or type(created) is not int or type(expires) is not int:
+    binding = _binding(row.get("pid"), row.get("started"))
+    if (
+        binding is None
+        or not _DIGEST_RE.fullmatch(sha)
+        or type(created) is not int
+        or type(expires) is not int
+    ):
         return None
-    return ScopedToken(tid, profile, sha, created, expires, name)
+    return ScopedToken(tid, profile, sha, created, expires, name, *binding)
+
+
+def _binding(pid: object, started: object) -> tuple[int | None, int | None] | None:
+    """A row's ``pid``/``started`` (both absent for an unbound token), or None if malformed."""
+    if pid is None:
+        return (None, None) if started is None else None
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        return None
+    if started is not None and (isinstance(started, bool) or not isinstance(started, int)):
+        return None
+    try:
+        check_binding(pid, started)
+    except BadRequest:
+        return None
+    return pid, started

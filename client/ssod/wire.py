@@ -95,9 +95,11 @@ OPS: Mapping[Op, OpSpec] = {
         {"profile": str, "destination": str, "region": str, "duration": str, "link": bool},
         required=frozenset({"profile"}),
     ),
-    # ttl: seconds as a decimal string (the wire carries strings and booleans only).
+    # ttl: seconds as a decimal string (the wire carries strings and booleans only). pid (and
+    # started, its /proc start time) bind the token to that process (`ssod exec`'s command).
     Op.ISSUE_TOKEN: OpSpec(
-        {"profile": str, "ttl": str, "name": str}, required=frozenset({"profile"})
+        {"profile": str, "ttl": str, "name": str, "pid": str, "started": str},
+        required=frozenset({"profile"}),
     ),
     Op.REVOKE_TOKEN: OpSpec(
         {"id": str, "profile": str, "all": bool}, one_of=("id", "profile", "all")

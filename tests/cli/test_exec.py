@@ -9,13 +9,15 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from cli_support import NO_BROWSER, OVER_SSH, wait_until
+from cli_support import NO_BROWSER, OVER_SSH, boto3_key, refused, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
-from ssod import errors
+from ssod import errors, scoped
+from ssod.wire import Op
 
 PY = sys.executable
 
@@ -25,9 +27,18 @@ import boto3, json, os
 sts = boto3.client("sts")
 names = ["AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
          "AWS_REGION", "AWS_DEFAULT_REGION", "SSOD_PROFILE", "KEEP_ME"]
 print(json.dumps({"account": sts.get_caller_identity()["Account"],
                   "env": {n: os.environ.get(n) for n in names}}))
+"""
+
+#: Writes its token to the file argv[1] (atomically), then runs until its stdin closes.
+HOLDER = """import os, sys
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+sys.stdin.read()
 """
 
 #: Waits for a signal, records it (and its own pid) in the marker file, exits 40 + signum.
@@ -81,6 +92,10 @@ def test_command_gets_the_profile_and_nothing_overrides_it(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         assert env[name] is None, name
     assert env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] is None
+    # A token for this command alone, and no main-token file (botocore would read it first).
+    assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN"].startswith("ssod.")
+    assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] is None
+    assert "note" not in out.stderr
     # The default profile comes from AWS_PROFILE, exactly as for `ssod env`.
     dev = daemon.ssod("exec", "--", PY, str(script), env={"AWS_PROFILE": "dev"})
     assert json.loads(dev.stdout)["account"] == "111111111111", dev.stderr
@@ -218,3 +233,96 @@ def test_static_default_keys_do_not_win(daemon: DaemonHarness, tmp_path: Path) -
     out = daemon.ssod("exec", "--profile", "prod", "--", PY, str(script))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["account"] == "222222222222"
+
+
+def _hold(daemon: DaemonHarness, script: Path, marker: Path) -> subprocess.Popen[str]:
+    argv = [PY, "-m", "ssod.client.cli", "exec", "--profile", "dev", "--ttl", "1h", "--"]
+    argv += [PY, str(script), str(marker)]
+    env = {**daemon.env, **NO_BROWSER}
+    return subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, text=True)
+
+
+def _end(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    assert proc.wait(20) == 0
+
+
+def _listed(daemon: DaemonHarness) -> list[tuple[str, str, int]]:
+    tokens = json.loads(daemon.ssod("token", "list", "--json").stdout)["tokens"]
+    return sorted((t["name"], t["profile"], t["pid"]) for t in tokens)
+
+
+def test_the_commands_token_lives_exactly_as_long_as_the_command(
+    daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    """Bound to the command's pid: listed while it runs, refused once it ends, across a restart."""
+    script = tmp_path / "hold.py"
+    script.write_text(HOLDER)
+    procs = [_hold(daemon, script, tmp_path / name) for name in ("a", "b")]
+    try:
+        for name in ("a", "b"):
+            wait_until((tmp_path / name).exists, what=f"command {name}")
+        first, second = ((tmp_path / n).read_text() for n in ("a", "b"))
+        assert first.startswith(scoped.PREFIX) and second.startswith(scoped.PREFIX)
+        assert _listed(daemon) == sorted(("exec", "dev", p.pid) for p in procs)
+        [record] = [t for t in daemon.request(Op.LIST_TOKENS)["tokens"] if t["pid"] == procs[0].pid]
+        assert _epoch(record["expires_at"]) - _epoch(record["created_at"]) == 3600  # --ttl 1h
+        served = boto3_key(daemon, "dev", first)
+        assert served.returncode == 0 and served.stdout.startswith("ASIA"), served.stderr
+        assert refused(boto3_key(daemon, "prod", first))  # its profile only
+
+        daemon.stop()
+        _end(procs[0])  # ends while the daemon is down: the restart drops its token
+        daemon.start()
+        assert _listed(daemon) == [("exec", "dev", procs[1].pid)]
+        assert refused(boto3_key(daemon, "dev", first))
+        assert boto3_key(daemon, "dev", second).returncode == 0
+
+        _end(procs[1])
+        assert refused(boto3_key(daemon, "dev", second))  # at once: the endpoint looks at the pid
+        assert _listed(daemon) == []
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    log = daemon.log()
+    assert first not in log and second.rsplit(".", 1)[1] not in log
+    assert "event=scoped_token_process_gone" in log
+
+
+def _epoch(text: str) -> int:
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_the_main_token_when_the_daemon_issues_none(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    """At the cap of live scoped tokens the command still runs, with the main token and a note."""
+    state = ssod_daemon.home / ".local" / "state" / "ssod"
+    state.mkdir(parents=True, mode=0o700, exist_ok=True)
+    full = [scoped.issue("prod", 3600, time.time()).record for _ in range(scoped.MAX_TOKENS)]
+    path = state / "scoped-tokens.json"
+    path.write_bytes(scoped.dump(full))
+    path.chmod(0o600)
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    script = tmp_path / "report.py"
+    script.write_text(REPORT)
+    out = ssod_daemon.ssod("exec", "--profile", "dev", "--", PY, str(script))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["account"] == "111111111111"
+    main = ssod_daemon.request(Op.ENDPOINT)
+    assert report["env"]["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == main["token"]
+    assert report["env"]["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == main["token_file"]
+    assert "ssod: note: the daemon gave no token for this command alone" in out.stderr
+    assert "the most ssod keeps" in out.stderr
+    assert main["token"] not in out.stderr
+    # A bad --ttl is the user's mistake, not the daemon's: refused before anything runs.
+    bad = ssod_daemon.ssod("exec", "--profile", "dev", "--ttl", "forever", "--", "true")
+    assert bad.returncode == errors.EXIT_USAGE and "is not a duration" in bad.stderr

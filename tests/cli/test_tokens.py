@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_support import boto3_key
 from harness import DaemonHarness
 from ssod.wire import Op
-
-FETCH = (
-    "import boto3\n"
-    "c = boto3.Session().get_credentials()\n"
-    "print(c.get_frozen_credentials().access_key if c else 'none')\n"
-)
-
-
-def boto3_key(harness: DaemonHarness, profile: str, token: str) -> subprocess.CompletedProcess[str]:
-    """A boto3 process fetching ``profile`` from the endpoint with ``token`` (one attempt)."""
-    url = harness.request(Op.ENDPOINT)["url"] + f"/credentials/{profile}"
-    env = {
-        **harness.env,
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", FETCH], env=env, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_issue_use_list_revoke_and_survive_a_restart(ssod_daemon: DaemonHarness) -> None:

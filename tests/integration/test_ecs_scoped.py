@@ -7,8 +7,13 @@ profile; revoking works at once; tokens survive a new store reading the same fil
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +21,7 @@ import aiohttp
 import pytest
 
 from integration.test_ecs import FakeProvider
-from ssod import scoped
+from ssod import procinfo, scoped
 from ssod.daemon import ecstoken
 from ssod.daemon.ecs import CODE_FORBIDDEN, EcsServer
 from ssod.daemon.scopedstore import ScopedTokenStore
@@ -185,3 +190,62 @@ async def test_live_tokens_are_capped_and_expired_ones_make_room(
     await endpoint.store.issue("dev", 60)
     assert len(endpoint.store.live()) == 1
     assert len(scoped.load(endpoint.store.path.read_bytes(), "f")) == 1  # pruned on disk too
+
+
+LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc start times")
+
+
+@LINUX
+async def test_a_token_bound_to_a_process_ends_with_it(
+    endpoint: Endpoint, http: aiohttp.ClientSession
+) -> None:
+    store = endpoint.store
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        started = procinfo.start_time(proc.pid)
+        assert started is not None
+        # Another pid namespace's pid names some other process here: refused, nothing kept.
+        with pytest.raises(BadRequest, match="not running where the daemon looks"):
+            await store.issue("dev", 3600, pid=proc.pid, started=started + 1)
+        bound = await store.issue("dev", 3600, pid=proc.pid, started=started)
+        unbound = await store.issue("dev", 3600)
+        assert (bound.record.name, bound.record.pid) == (scoped.EXEC_NAME, proc.pid)
+        assert (await endpoint.get(http, "dev", bound.token))[0] == 200
+        await refused(endpoint, http, "prod/admin", bound.token)
+        assert await store.sweep() == []
+        proc.kill()
+        # Not reaped yet (a zombie): gone all the same.
+        for _ in range(500):
+            if not procinfo.look(proc.pid).running:
+                break
+            await asyncio.sleep(0.01)
+        await refused(endpoint, http, "dev", bound.token)  # at once, before any sweep
+    finally:
+        proc.kill()
+        proc.wait()
+    assert [r.id for r in await store.sweep()] == [bound.record.id]
+    assert store.live() == [unbound.record]
+    assert scoped.load(store.path.read_bytes(), "f") == [unbound.record]
+    with pytest.raises(BadRequest, match="not running"):
+        await store.issue("dev", 3600, pid=proc.pid)
+
+
+@LINUX
+async def test_a_reused_pid_does_not_keep_a_token_alive(tmp_path: Path) -> None:
+    """A record from before a restart names this pid with another start time: it is dropped."""
+    me, now = os.getpid(), time.time()
+    started = procinfo.start_time(me)
+    assert started is not None
+    reused = scoped.issue("dev", 3600, now, pid=me, started=started - 1)
+    mine = scoped.issue("dev", 3600, now, pid=me, started=started)
+    path = tmp_path / "scoped-tokens.json"
+    path.write_bytes(scoped.dump([reused.record, mine.record]))
+    path.chmod(0o600)
+    store = ScopedTokenStore(path)
+    store.load()
+    assert not store.authorizes(reused.token, "dev")
+    assert store.authorizes(mine.token, "dev")
+    assert await store.sweep() == [reused.record]
+    again = ScopedTokenStore(path)
+    again.load()
+    assert again.live() == [mine.record]

@@ -33,5 +33,7 @@ def test_exec_gives_each_client_the_profile(client: AwsClient, ssod_daemon: Daem
     ssod = [sys.executable, "-m", "ssod.client.cli", "exec", "--profile", "prod", "--"]
     outcome = run([*ssod, *argv], client_env(ssod_daemon.env, **STALE))
     assert outcome.ok, outcome.stderr
+    # ... through the scoped token exec gives it, not the main one.
+    assert "gave no token for this command alone" not in outcome.stderr
     user = emulator.state.config.directory.default_user
     assert set(outcome.identities) == {expected_identity("prod", user)}

@@ -240,6 +240,7 @@ def test_exec_and_console_complete_from_the_real_parser(
         "--help",
         "--no-login",
         "--profile",
+        "--ttl",
     ]
     assert bash_complete(tmp_path, text, ["ssod", "console", "--profile", "d"], clean_environ) == [
         "default",

@@ -167,24 +167,36 @@ def test_status_json_has_exactly_the_documented_keys() -> None:
 
 
 def test_scoped_tokens_in_status_show_ids_never_tokens() -> None:
-    tokens = [
+    tokens: list[dict[str, object]] = [
         {
             "id": "0123456789",
             "name": "ci",
             "profile": "dev",
             "created_at": "2026-12-03T08:00:00Z",
             "expires_at": "2026-12-03T20:00:00Z",
+            "pid": None,
             "token": "ssod.0123456789.SECRET",
-        }
+        },
+        {
+            "id": "abcdef0123",
+            "name": "exec",
+            "profile": "prod",
+            "created_at": "2026-12-03T08:00:00Z",
+            "expires_at": "2026-12-03T20:00:00Z",
+            "pid": 4242,
+        },
     ]
     data = json.loads(render.status_json({**STATUS, "tokens": tokens}))
-    assert data["tokens"] == [{k: v for k, v in tokens[0].items() if k != "token"}]
+    assert data["tokens"] == [{k: v for k, v in t.items() if k != "token"} for t in tokens]
     text = render.status_text({**STATUS, "tokens": tokens}, NOW)
     assert "SECRET" not in text
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("SCOPED TOKEN"))
-    assert lines[at].split() == ["SCOPED", "TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES"]
+    assert lines[at].split() == ["SCOPED", "TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES", "PID"]
     assert lines[at + 1].split()[:3] == ["0123456789", "ci", "dev"]
+    assert lines[at + 1].split()[-1] == "-"
+    assert lines[at + 2].split()[:3] == ["abcdef0123", "exec", "prod"]
+    assert lines[at + 2].split()[-1] == "4242"
     assert "SCOPED TOKEN" not in render.status_text(STATUS, NOW)
 
 
@@ -475,7 +487,7 @@ def test_env_vars_without_a_token_file_and_with_a_region() -> None:
 
 
 def test_status_shows_the_newest_scoped_tokens_and_counts_the_rest() -> None:
-    tokens = [
+    tokens: list[dict[str, object]] = [
         {"id": f"{i:010x}", "profile": "dev", "created_at": None, "expires_at": None}
         for i in range(render.STATUS_TOKENS + 3)
     ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import pytest
 
-from ssod import scoped
+from ssod import procinfo, scoped
 from ssod.errors import BadRequest, CacheError
+from ssod.procinfo import Seen
 from ssod.scoped import ScopedToken
 
 NOW = 1_800_000_000.5
@@ -118,6 +121,7 @@ def test_public_view_has_times_and_no_digest() -> None:
         "profile": "dev",
         "created_at": "2027-01-15T08:00:00Z",
         "expires_at": "2027-01-15T09:00:00Z",
+        "pid": None,
     }
     assert scoped.issue("dev", 60, NOW).record.public()["name"] is None
 
@@ -190,3 +194,92 @@ def test_bad_files_are_a_clear_cache_error(data: bytes) -> None:
     with pytest.raises(CacheError) as caught:
         scoped.load(data, "/state/scoped-tokens.json")
     assert caught.value.message.startswith("/state/scoped-tokens.json: ")
+
+
+# -- tokens bound to a process (`ssod exec`) ---------------------------------------------------
+
+RUNNING_AT_100 = "4242 (python3) S 1 4242 4242 0 -1 4194304 " + "0 " * 12 + "100 0 0"
+
+
+@pytest.mark.parametrize(
+    ("text", "seen"),
+    [
+        (RUNNING_AT_100, Seen(running=True, started=100)),
+        # A command name may hold spaces and parentheses: fields start after the last ')'.
+        (RUNNING_AT_100.replace("(python3)", "(a b) (c))"), Seen(running=True, started=100)),
+        (RUNNING_AT_100.replace(") S ", ") Z "), procinfo.GONE),  # exited, not yet reaped
+        (RUNNING_AT_100.replace(") S ", ") X "), procinfo.GONE),
+        (RUNNING_AT_100.replace(") S ", ") R "), Seen(running=True, started=100)),
+        ("", procinfo.UNKNOWN),
+        ("4242 (python3) S 1 4242", procinfo.UNKNOWN),  # too short
+        (RUNNING_AT_100.replace(" 100 ", " x "), procinfo.UNKNOWN),
+    ],
+)
+def test_parse_stat(text: str, seen: Seen) -> None:
+    assert procinfo.parse_stat(text) == seen
+
+
+def test_parse_stat_reads_this_process() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc (Linux)")
+    seen = procinfo.look(os.getpid())
+    assert seen.running and seen.started is not None
+    assert procinfo.start_time(os.getpid()) == seen.started
+
+
+def _bound(pid: int | None, started: int | None) -> ScopedToken:
+    return scoped.issue("dev", 60, NOW, pid=pid, started=started).record
+
+
+@pytest.mark.parametrize(
+    ("pid", "started", "seen", "alive"),
+    [
+        (None, None, procinfo.GONE, True),  # unbound: its TTL alone
+        (7, 100, Seen(running=True, started=100), True),
+        (7, 100, procinfo.GONE, False),
+        (7, 100, Seen(running=True, started=101), False),  # the pid was reused
+        (7, 100, Seen(running=True), True),  # no start time to compare (macOS, hidepid)
+        (7, None, Seen(running=True, started=5), True),  # bound where no start time was known
+        (7, None, procinfo.GONE, False),
+        (7, 100, procinfo.UNKNOWN, True),  # cannot ask here: the TTL bounds it
+    ],
+)
+def test_alive_decides_whether_the_process_is_still_the_same(
+    pid: int | None, started: int | None, seen: Seen, alive: bool
+) -> None:
+    assert scoped.alive(_bound(pid, started), seen) is alive
+
+
+def test_a_bound_token_is_named_exec_and_its_pid_is_public() -> None:
+    record = scoped.issue("dev", 60, NOW, name="ignored", pid=4242, started=100).record
+    assert (record.name, record.pid, record.started) == ("exec", 4242, 100)
+    assert record.public()["pid"] == 4242 and "started" not in record.public()
+    assert scoped.issue("dev", 60, NOW).record.public()["pid"] is None
+    with pytest.raises(BadRequest, match="reserved"):
+        scoped.check_name("exec")
+    for pid, started in ((0, None), (-1, 1), (2**31, None), (1, -1)):
+        with pytest.raises(BadRequest):
+            scoped.issue("dev", 60, NOW, pid=pid, started=started)
+
+
+def test_bound_tokens_keep_their_process_in_the_file() -> None:
+    records = [_bound(4242, 100), _bound(17, None), _bound(None, None)]
+    assert scoped.load(scoped.dump(records), "f") == records
+    rows = json.loads(scoped.dump(records))["tokens"]
+    assert "pid" not in rows[2] and rows[0]["started"] == 100
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        {"pid": "1"},
+        {"pid": True},
+        {"pid": 0},
+        {"pid": 5, "started": "1"},
+        {"pid": 5, "started": False},
+        {"started": 1},
+    ],
+)
+def test_a_malformed_binding_is_a_clear_cache_error(binding: dict[str, object]) -> None:
+    with pytest.raises(CacheError):
+        scoped.load(_file([{**GOOD_ROW, **binding}]), "f")

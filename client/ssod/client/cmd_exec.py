@@ -10,6 +10,12 @@ is refused unless ``--force``: the inner shell would silently change accounts. W
 or the shared credentials file has a ``[default]`` profile with credentials of its own, SDKs
 would use it before the endpoint, so the command then gets ``AWS_PROFILE`` naming its profile
 instead (same account, via the SSO token cache).
+
+The command gets a scoped token for its profile, bound to its process: ssod asks the daemon
+for one with its own pid (which the command keeps, ssod ``exec``s into it) and, on Linux, its
+start time, so the daemon refuses and drops the token as soon as the command has ended (and in
+``--ttl`` at the latest). A daemon that cannot issue one (too old, at its cap) leaves the
+command the main token, with a note on stderr: exec never fails for that.
 """
 
 from __future__ import annotations
@@ -63,9 +69,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "(the variables `ssod env` prints, and SSOD_PROFILE), with AWS_ACCESS_KEY_ID, "
             "AWS_PROFILE and the other variables that would win over them removed. Without "
             "COMMAND, starts $SHELL. The exit status is COMMAND's. Signs in first if the "
-            "session needs a login."
+            "session needs a login. COMMAND gets a scoped token: it serves this profile only "
+            "and stops working when COMMAND exits (or after --ttl)."
         ),
-        usage="%(prog)s [-h] [--profile NAME] [--no-login] [--force] [-- COMMAND [ARGS ...]]",
+        usage=(
+            "%(prog)s [-h] [--profile NAME] [--no-login] [--force] [--ttl DURATION] "
+            "[-- COMMAND [ARGS ...]]"
+        ),
     )
     p.add_argument(
         "--profile",
@@ -82,6 +92,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help=f"run even inside another `ssod exec` for a different profile (${PROFILE_VARIABLE})",
     )
+    p.add_argument(
+        "--ttl",
+        metavar="DURATION",
+        default=None,
+        help=(
+            "the longest the command's token works, even if the command runs on: 90s, 15m, "
+            "12h, 7d (default 12h, at most 90d); it ends with the command anyway"
+        ),
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND", help=argparse.SUPPRESS)
     p.set_defaults(handler=_run)
 
@@ -93,15 +112,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from ssod import scoped
     from ssod.client import cmd_env, cmd_login, common, shell
 
     profile = args.profile or profile_here(os.environ)
     refuse_nesting(os.environ, profile, force=bool(args.force))
+    ttl = scoped.parse_ttl(args.ttl) if args.ttl is not None else None  # exit 2 before all else
     argv = command_argv(args.command, os.environ)
     with common.connect() as client:
         served = cmd_env.lookup(client, profile, named=bool(args.profile))
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
-        endpoint = credentials_endpoint(client, profile, served.endpoint)
+        endpoint = credentials_endpoint(client, profile, served.endpoint, ttl)
     env = child_environment(os.environ, shell.env_vars(endpoint, profile, served.region), profile)
     if profile != DEFAULT_PROFILE and (
         DEFAULT_PROFILE in served.names or default_has_credentials(*_aws_files(os.environ))
@@ -207,15 +228,38 @@ def command_argv(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
 
 
 def credentials_endpoint(
-    client: IpcClient, profile: str, endpoint: Mapping[str, Any]
+    client: IpcClient, profile: str, endpoint: Mapping[str, Any], ttl: int | None = None
 ) -> Mapping[str, Any]:
     """The endpoint description (URL, token, token file) the command gets for ``profile``.
 
-    Today the daemon's main ECS token and its file. The one place to issue a token scoped to
-    ``profile`` instead: such a token comes without a token file (botocore reads the file
-    before the variable, so the main token's file must then not be passed).
+    A scoped token for ``profile`` bound to this process (the command, once ssod has
+    ``exec``'d into it), without the main token's file: botocore reads the file before the
+    variable. If the daemon does not issue one, the main token and its file, and a note.
     """
-    return endpoint
+    from ssod import procinfo
+    from ssod.errors import SsodError
+    from ssod.wire import Op
+
+    pid = os.getpid()
+    request = {"profile": profile, "pid": str(pid)}
+    started = procinfo.start_time(pid)
+    if started is not None:
+        request["started"] = str(started)
+    if ttl is not None:
+        request["ttl"] = str(ttl)
+    try:
+        token = client.request(Op.ISSUE_TOKEN, **request).get("token")
+        why = "its reply has no token"
+    except SsodError as err:
+        token, why = None, err.message
+    if not isinstance(token, str) or not token:
+        print(
+            f"ssod: note: the daemon gave no token for this command alone ({why}); it gets "
+            "the main token, which serves every profile",
+            file=sys.stderr,
+        )
+        return endpoint
+    return {**endpoint, "token": token, "token_file": None}
 
 
 def child_environment(

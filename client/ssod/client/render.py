@@ -75,7 +75,7 @@ PROFILE_KEYS = (
     "last_error",
 )
 ACCOUNT_KEYS = ("account_id", "account_name", "email", "roles")
-TOKEN_KEYS = ("id", "name", "profile", "created_at", "expires_at")
+TOKEN_KEYS = ("id", "name", "profile", "created_at", "expires_at", "pid")
 #: ``ssod status`` shows the newest this many scoped tokens (``--json`` and ``token list``: all).
 STATUS_TOKENS = 10
 
@@ -316,10 +316,12 @@ def tokens_text(tokens: list[dict[str, Any]], now: datetime, *, color: bool = Fa
             str(t.get("profile") or "-"),
             relative(t.get("created_at"), now),
             relative(t.get("expires_at"), now),
+            str(t.get("pid") or "-"),
         ]
         for t in tokens
     ]
-    return table(("SCOPED TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES"), rows, color=color)
+    headers = ("SCOPED TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES", "PID")
+    return table(headers, rows, color=color)
 
 
 def issued_text(issued: Mapping[str, Any], now: datetime) -> str:

@@ -1,7 +1,8 @@
 """The daemon's composition root: builds every part from ``Settings`` and runs their lifecycle.
 
-Start order: runtime directory and single-instance lock, ECS token and scoped tokens, config,
-broker, ECS endpoint, IPC socket, watcher, then ``READY=1`` to systemd. Stop order is the
+Start order: runtime directory and single-instance lock, ECS token and scoped tokens (those of
+ended processes dropped), config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
+sweep, then ``READY=1`` to systemd. Stop order is the
 reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
 close AWS clients, remove the socket. SIGHUP reloads the config. A config that stops parsing
 keeps the last good one in service and shows the error in status. The ECS token file is watched
@@ -50,7 +51,7 @@ from ssod.daemon.runtime import (
     fast_socket_path,
     prepare_runtime_dir,
 )
-from ssod.daemon.scopedstore import ScopedTokenStore
+from ssod.daemon.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.sessions import SessionSpec
 from ssod.daemon.settings import Settings
 from ssod.daemon.tokencache import format_timestamp
@@ -130,6 +131,7 @@ class Daemon:
         self._token_error: str | None = None
         self._config_loaded_at: float | None = None
         self._stopped = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class Daemon:
         try:
             self._token = await asyncio.to_thread(ecstoken.load_or_create, self.settings.token_file)
             await asyncio.to_thread(self.scoped.load)
+            await self.scoped.sweep()  # the processes of bound tokens may have ended meanwhile
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
@@ -153,6 +156,9 @@ class Daemon:
             await self.fast.start()
             await self.ipc.start()
             self.watcher.start()
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_tokens(), name="ssod-scoped-sweep"
+            )
         except BaseException:
             await self.stop()
             raise
@@ -168,6 +174,11 @@ class Daemon:
     async def stop(self) -> None:
         """Stop accepting, finish in-flight work, release everything. Safe to call twice."""
         sd_notify(b"STOPPING=1")
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         self.watcher.stop()
         with contextlib.suppress(Exception):
             await self.ipc.stop()
@@ -205,6 +216,15 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
             await self.stop()
+
+    async def _sweep_tokens(self) -> None:
+        """Every ``SWEEP_SECONDS``, drop the scoped tokens of processes that have ended."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.scoped.sweep()
+            except Exception:  # a bug: say so, and keep serving
+                log.exception("event=internal_error job=scoped_token_sweep")
 
     # -- configuration -------------------------------------------------------------------
 

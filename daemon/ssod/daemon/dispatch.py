@@ -35,6 +35,16 @@ def _str(args: Mapping[str, object], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _number(args: Mapping[str, object], name: str) -> int | None:
+    """A decimal-string argument as an int (the wire carries strings); BadRequest if not one."""
+    value = _str(args, name)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise BadRequest(f"argument {name!r} must be a decimal number")
+    return int(value)
+
+
 class Dispatcher:
     """Answers IPC requests for one daemon."""
 
@@ -71,6 +81,7 @@ class Dispatcher:
         )
 
     async def _status(self, args: Mapping[str, object]) -> Result:
+        await self._daemon.scoped.sweep()  # tokens of commands that have ended are not shown
         yield self._daemon.status()
 
     async def _credentials(self, args: Mapping[str, object]) -> Result:
@@ -231,7 +242,12 @@ class Dispatcher:
         self._daemon.broker.check_served(profile)  # the precise error for a profile not served
         raw_ttl = _str(args, "ttl")
         ttl = scoped.parse_ttl(raw_ttl) if raw_ttl else scoped.DEFAULT_TTL
-        issued = await self._daemon.scoped.issue(profile, ttl, _str(args, "name") or "")
+        pid, started = _number(args, "pid"), _number(args, "started")
+        if started is not None and pid is None:
+            raise BadRequest("issue_token: 'started' needs 'pid'")
+        issued = await self._daemon.scoped.issue(
+            profile, ttl, _str(args, "name") or "", pid=pid, started=started
+        )
         yield {**issued.record.public(), "token": issued.token}
 
     async def _revoke_token(self, args: Mapping[str, object]) -> Result:
@@ -241,4 +257,5 @@ class Dispatcher:
         yield {"revoked": [r.public() for r in gone]}
 
     async def _list_tokens(self, args: Mapping[str, object]) -> Result:
+        await self._daemon.scoped.sweep()
         yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}

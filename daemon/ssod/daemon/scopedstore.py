@@ -8,6 +8,12 @@ tokens are refused (failing closed) until the user issues new ones. Revoking tak
 effect in memory before the file is rewritten, so a revoked token is refused at once; an
 expired one is refused from its expiry second and dropped at the next write. ``authorizes`` is
 the ECS endpoint's check: one dict lookup by the token's public id, a clock read, one hash.
+
+A token bound to a process (``ssod exec``'s command) is also refused from the moment that
+process is gone (``authorizes`` looks at the pid: one ``/proc`` read), and dropped from memory
+and the file by ``sweep``: at start, before each issue, before a listing, and every
+``SWEEP_SECONDS``. So they never pile up against ``scoped.MAX_TOKENS``. The sweep's ``/proc``
+reads (one a bound token) run in a thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
-from ssod import scoped
+from ssod import procinfo, scoped
 from ssod.daemon.cachefiles import atomic_write, read_file
 from ssod.errors import BadRequest, CacheError
 from ssod.scoped import Issued, ScopedToken
 
 log = logging.getLogger("ssod.tokens")
+
+#: How often the daemon drops the tokens of processes that are gone (``Daemon`` runs it).
+SWEEP_SECONDS: Final = 30.0
 
 
 class ScopedTokenStore:
@@ -66,7 +76,9 @@ class ScopedTokenStore:
         record = self._by_id.get(tid) if tid is not None else None
         if record is None or record.profile != profile or record.expired(self._clock()):
             return False
-        return scoped.matches(token, record)
+        if not scoped.matches(token, record):
+            return False
+        return record.pid is None or scoped.alive(record, procinfo.look(record.pid))
 
     def live(self) -> list[ScopedToken]:
         """The tokens that still work, oldest first."""
@@ -75,27 +87,77 @@ class ScopedTokenStore:
             (r for r in self._by_id.values() if not r.expired(now)), key=lambda r: r.created
         )
 
-    async def issue(self, profile: str, ttl: int, name: str = "") -> Issued:
-        """A new token for ``profile``; it works once this returns and the file holds it."""
+    async def issue(
+        self,
+        profile: str,
+        ttl: int,
+        name: str = "",
+        *,
+        pid: int | None = None,
+        started: int | None = None,
+    ) -> Issued:
+        """A new token for ``profile``; it works once this returns and the file holds it.
+
+        With ``pid`` the token is bound to that process, which must run now, seen from here,
+        with the start time the client read (``started``): a client in another pid namespace
+        names a pid that is not its own here, and is refused.
+        """
         async with self._write_lock:
-            live = self.live()
+            live, gone = await asyncio.to_thread(self._split_gone, self.live())
             if len(live) >= scoped.MAX_TOKENS:
                 raise BadRequest(
                     f"{len(live)} scoped tokens are live, the most ssod keeps: revoke some "
                     "with `ssod token revoke`"
                 )
-            if name and scoped.select(live, name):
+            if pid is not None:
+                seen = procinfo.look(pid)
+                if not seen.running or not scoped.same_process(started, seen):
+                    raise BadRequest(
+                        f"process {pid} is not running where the daemon looks (another pid "
+                        "namespace?)"
+                    )
+                started = started if started is not None else seen.started
+            elif name and scoped.select(live, name):
                 raise BadRequest(f"a live scoped token is already named {name!r}")
-            issued = scoped.issue(profile, ttl, self._clock(), name=name, taken=self._by_id)
+            issued = scoped.issue(
+                profile, ttl, self._clock(), name=name, taken=self._by_id, pid=pid, started=started
+            )
             await self._save([*live, issued.record])
             self._by_id = {r.id: r for r in (*live, issued.record)}
+        _log_gone(gone)
         log.info(
-            "event=scoped_token_issued id=%s profile=%r expires=%s",
+            "event=scoped_token_issued id=%s profile=%r expires=%s pid=%s",
             issued.record.id,
             profile,
             scoped.format_time(issued.record.expires),
+            pid if pid is not None else "-",
         )
         return issued
+
+    async def sweep(self) -> list[ScopedToken]:
+        """Drop the expired tokens and those whose process is gone; the dropped bound ones."""
+        async with self._write_lock:
+            kept, gone = await asyncio.to_thread(self._split_gone, self.live())
+            if len(kept) == len(self._by_id):
+                return []
+            self._by_id = {r.id: r for r in kept}
+            try:
+                await self._save(kept)
+            except CacheError as err:
+                log.warning("event=scoped_tokens_not_saved error=%r", err.message)
+        _log_gone(gone)
+        return gone
+
+    @staticmethod
+    def _split_gone(
+        records: list[ScopedToken],
+    ) -> tuple[list[ScopedToken], list[ScopedToken]]:
+        """``records`` split into those whose process runs (or that have none), and the rest."""
+        kept: list[ScopedToken] = []
+        gone: list[ScopedToken] = []
+        for r in records:
+            (kept if r.pid is None or scoped.alive(r, procinfo.look(r.pid)) else gone).append(r)
+        return kept, gone
 
     async def revoke(
         self, *, key: str | None = None, profile: str | None = None, every: bool = False
@@ -126,3 +188,13 @@ class ScopedTokenStore:
 
     async def _save(self, records: list[ScopedToken]) -> None:
         await asyncio.to_thread(atomic_write, self.path, scoped.dump(records))
+
+
+def _log_gone(records: list[ScopedToken]) -> None:
+    for record in records:
+        log.info(
+            "event=scoped_token_process_gone id=%s profile=%r pid=%s",
+            record.id,
+            record.profile,
+            record.pid,
+        )
