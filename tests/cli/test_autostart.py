@@ -112,6 +112,35 @@ def test_two_clients_at_once_start_one_daemon(on_demand: DaemonHarness) -> None:
     assert log.count("event=ready") == 1 and "already running" not in log
 
 
+def test_exec_and_configure_start_one_too(on_demand: DaemonHarness) -> None:
+    # The first commands a newcomer runs: with no daemon they start one, as login and env do.
+    out = on_demand.ssod("exec", "--profile", "dev", "--no-login", "--", "true")
+    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr  # not 3: the daemon answered
+    [pid] = _autostarted(on_demand.runtime)
+    for pid_ in _autostarted(on_demand.runtime):
+        os.kill(pid_, signal.SIGTERM)
+    wait_until(lambda: not _autostarted(on_demand.runtime), what="the daemon to stop")
+    configure = on_demand.ssod(
+        "configure",
+        "--non-interactive",
+        "--sso-session",
+        "corp",
+        "--account-id",
+        "222222222222",
+        "--role-name",
+        "Admin",
+        "--profile",
+        "admin",
+        "--region",
+        "eu-west-1",
+        "--use-device-code",
+    )
+    assert configure.returncode == 0, configure.stderr
+    assert "[profile admin]" in on_demand.config_file.read_text()
+    [second] = _autostarted(on_demand.runtime)
+    assert second != pid
+
+
 @pytest.mark.parametrize(
     ("args", "env"),
     [

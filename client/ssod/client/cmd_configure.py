@@ -240,7 +240,8 @@ def _configure(args: argparse.Namespace) -> int:
     from ssod.client.prompt import Console
 
     console = Console()
-    with connect() as client:
+    # A newcomer's first command: start a daemon if none runs (SSOD_NO_AUTOSTART=1 says not to).
+    with connect(start=True) as client:
         steps = Steps(args, console, client, paths.aws_config_file())
         answers = steps.run()
     _conclude(console, answers)

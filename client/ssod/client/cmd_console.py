@@ -74,7 +74,7 @@ def _main(args: argparse.Namespace) -> int:
     browsers = browser.plan_here()
     opening = browsers.available and not args.print
     wanted = {"destination": args.destination, "region": args.region, "duration": args.duration}
-    with common.connect(timeout=CONSOLE_TIMEOUT) as client:
+    with common.connect(timeout=CONSOLE_TIMEOUT, start=True) as client:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         result = client.request(
             Op.CONSOLE,

@@ -119,7 +119,7 @@ def _main(args: argparse.Namespace) -> int:
     refuse_nesting(os.environ, profile, force=bool(args.force))
     ttl = scoped.parse_ttl(args.ttl) if args.ttl is not None else None  # exit 2 before all else
     argv = command_argv(args.command, os.environ)
-    with common.connect() as client:
+    with common.connect(start=True) as client:  # as `ssod env` does (SSOD_NO_AUTOSTART=1: not)
         served = cmd_env.lookup(client, profile, named=bool(args.profile))
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         endpoint = credentials_endpoint(client, profile, served.endpoint, ttl)
