@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from ssod.client import common
 from ssod.client.cmd_token import add_name_argument, add_ttl_argument
 
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     _common(setup)
     setup.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
-    setup.set_defaults(handler=_run(_setup))
+    setup.set_defaults(handler=common.handler(_setup))
 
     env = actions.add_parser(
         "env",
@@ -63,15 +64,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     env.add_argument(
         "--env-file", metavar="PATH", default=None, help="write the file here (0600) instead"
     )
-    env.set_defaults(handler=_run(_env))
+    env.set_defaults(handler=common.handler(_env))
 
-    def usage(_args: argparse.Namespace) -> int:
-        from ssod.errors import EXIT_USAGE
-
-        p.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    p.set_defaults(handler=usage)
+    p.set_defaults(handler=common.usage(p))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -85,15 +80,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine", default="docker", choices=containers.ENGINES, help="docker or podman"
     )
-
-
-def _run(main: Any) -> Any:
-    def handler(args: argparse.Namespace) -> int:
-        from ssod.client.common import run_command
-
-        return run_command(main, args)
-
-    return handler
 
 
 def _setup(args: argparse.Namespace) -> int:

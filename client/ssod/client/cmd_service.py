@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ssod.client import common
 from ssod.errors import EXIT_NO_DAEMON
 
 _NO_MANAGER_HELP = """\
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "that are set, plus any named with --env."
         ),
     )
-    p.set_defaults(handler=lambda args: _usage(p))
+    p.set_defaults(handler=common.usage(p))
     verbs = p.add_subparsers(dest="service_command", metavar="ACTION")
     install = verbs.add_parser(
         "install",
@@ -68,15 +69,6 @@ def _dry_run(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the file it would write and the commands it would run; change nothing",
     )
-
-
-def _usage(p: argparse.ArgumentParser) -> int:
-    import sys
-
-    from ssod.errors import EXIT_USAGE
-
-    p.print_help(sys.stderr)
-    return EXIT_USAGE
 
 
 def _install(args: argparse.Namespace) -> int:

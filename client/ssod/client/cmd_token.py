@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from ssod.client import common
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``ssod token`` (rotate, issue, revoke, list) to the command line."""
@@ -35,7 +37,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "tokens are not affected."
         ),
     )
-    rotate.set_defaults(handler=_run(_rotate))
+    rotate.set_defaults(handler=common.handler(_rotate))
 
     issue = actions.add_parser(
         "issue",
@@ -53,7 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     issue.add_argument(
         "--json", action="store_true", help="print id, name, profile, times and the token as JSON"
     )
-    issue.set_defaults(handler=_run(_issue))
+    issue.set_defaults(handler=common.handler(_issue))
 
     revoke = actions.add_parser(
         "revoke",
@@ -64,21 +66,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     which.add_argument("key", nargs="?", metavar="ID_OR_NAME", help="a token's id or name")
     which.add_argument("--profile", metavar="NAME", help="every scoped token of this profile")
     which.add_argument("--all", action="store_true", help="every scoped token")
-    revoke.set_defaults(handler=_run(_revoke))
+    revoke.set_defaults(handler=common.handler(_revoke))
 
     listing = actions.add_parser(
         "list", help="the live scoped tokens", description="List the live scoped tokens."
     )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.set_defaults(handler=_run(_list))
+    listing.set_defaults(handler=common.handler(_list))
 
-    def usage(_args: argparse.Namespace) -> int:
-        from ssod.errors import EXIT_USAGE
-
-        p.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    p.set_defaults(handler=usage)
+    p.set_defaults(handler=common.usage(p))
 
 
 def add_ttl_argument(parser: argparse.ArgumentParser) -> None:
@@ -112,15 +108,6 @@ def issue_token(profile: str, ttl: str | None, name: str | None) -> dict[str, An
         args["name"] = name
     with common.connect() as client:
         return dict(client.request(Op.ISSUE_TOKEN, **args))
-
-
-def _run(main: Any) -> Any:
-    def handler(args: argparse.Namespace) -> int:
-        from ssod.client.common import run_command
-
-        return run_command(main, args)
-
-    return handler
 
 
 def _rotate(args: argparse.Namespace) -> int:

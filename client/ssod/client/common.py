@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ssod.errors import (
+    EXIT_USAGE,
     AwsUnavailable,
     ConfigError,
     LoginFailed,
@@ -177,6 +178,21 @@ def run_command(main: Callable[[argparse.Namespace], int], args: argparse.Namesp
     except SsodError as err:
         print(f"ssod: {explain(err)}", file=sys.stderr)
         return err.exit_code
+
+
+def handler(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A subcommand's handler: ``main`` run through :func:`run_command`."""
+    return lambda args: run_command(main, args)
+
+
+def usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command group given no subcommand: its help on stderr, exit 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    return show
 
 
 def use_color(stream: Any = None, environ: Mapping[str, str] | None = None) -> bool:
