@@ -24,7 +24,7 @@ from bench.launcher import (
     wait_for_file,
     workspace,
 )
-from ssod.emulator.launcher import STANDARD_CONFIG, stop_process
+from ssod.emulator.testing.launcher import STANDARD_CONFIG, stop_process
 
 __all__ = ["STANDARD_CONFIG", "Options", "Scene", "bare_twin", "fetch_body", "running_daemon"]
 

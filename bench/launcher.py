@@ -1,8 +1,8 @@
 """The processes a benchmark runs: the emulator and the real ``ssod daemon``, in a throwaway HOME.
 
-Starting the daemon and waiting for IPC is ``ssod.emulator.launcher``'s, shared with the tests;
-this adds what only benchmarks need: a workspace under /tmp, the emulator as a subprocess (so it
-never shares the measuring process's CPU), pinning to one CPU with ``taskset``, and reading a
+Starting the daemon and waiting for IPC is ``ssod.emulator.testing.launcher``'s, shared with the
+tests; this adds what only benchmarks need: a workspace under /tmp, the emulator as a subprocess
+(so it never shares the measuring process's CPU), pinning to one CPU with ``taskset``, and reading a
 process's resident memory and CPU time from /proc. Nothing of ssod's is mocked or run in the
 measuring process. No secret is put in a process argument; the ECS token stays in its file.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ssod.emulator.launcher import (
+from ssod.emulator.testing.launcher import (
     DaemonProcess,
     isolated_env,
     rss_kib,
@@ -28,7 +28,7 @@ from ssod.emulator.launcher import (
     stop_process,
     write_config,
 )
-from ssod.emulator.remote import EmulatorRemote
+from ssod.emulator.testing.remote import EmulatorRemote
 from ssod.wire import Op
 
 #: Clock ticks per second of /proc/PID/stat utime and stime.

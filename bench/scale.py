@@ -19,7 +19,7 @@ from bench.fixtures import Options
 from bench.launcher import Daemon, Emulator, Workspace, cpu_ns
 from bench.report import Section, Table, Verdict, fmt_ms
 from bench.stats import summarize
-from ssod.daemon.schedule import MAX_SLEEP
+from ssod.daemon.engine.schedule import MAX_SLEEP
 from ssod.wire import Op
 
 COMBOS = ((1, 1), (20, 1), (20, 5), (20, 20), (200, 1), (200, 5), (200, 20))

@@ -17,8 +17,8 @@ import dataclasses
 from datetime import timedelta
 
 from ssod.daemon.app import Daemon
+from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.main import configure_logging
-from ssod.daemon.schedule import RefreshPolicy
 from ssod.daemon.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""Write ``client/ssod/client/regions_data.py`` from the installed botocore's endpoint data.
+"""Write ``client/ssod/client/configure/regions_data.py`` from the installed botocore's endpoints.
 
 The client must not import botocore, so the configure wizard's region names (for Tab
 completion and the region-name check) are generated here and shipped; ``tests/unit/

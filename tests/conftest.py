@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness import DaemonHarness, base_env
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """The test harness: a real ``ssod daemon`` subprocess in a temp HOME, beside the emulator.
 
 Used through the ``ssod_daemon`` fixture (tests/conftest.py). The launcher itself (standard
-config, environment, start and wait for IPC, stop) is ``ssod.emulator.launcher``, shared with
-the benchmarks; this adds the emulator the daemon talks to and running the ``ssod`` command
+config, environment, start and wait for IPC, stop) is ``ssod.emulator.testing.launcher``, shared
+with the benchmarks; this adds the emulator the daemon talks to and running the ``ssod`` command
 line. Nothing of ssod's is mocked: the daemon is the real program, reached over its real IPC
 socket and ECS endpoint, and it reaches the emulator through the ``AWS_ENDPOINT_URL_*``
 variables.
@@ -15,8 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ssod.emulator.background import BackgroundEmulator
-from ssod.emulator.launcher import STANDARD_CONFIG, DaemonProcess, isolated_env, ssod_command
+from ssod.emulator.testing.background import BackgroundEmulator
+from ssod.emulator.testing.launcher import (
+    STANDARD_CONFIG,
+    DaemonProcess,
+    isolated_env,
+    ssod_command,
+)
 
 __all__ = ["STANDARD_CONFIG", "DaemonHarness", "base_env"]
 

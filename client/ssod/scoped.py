@@ -1,7 +1,7 @@
 """Scoped ECS tokens: their format, hashing, lifetimes and the records the daemon keeps of them.
 
 A scoped token is good for one profile until it expires or is revoked; the user's main ECS
-token (``ssod.daemon.ecstoken``) keeps working for every profile. A token reads
+token (``ssod.daemon.store.ecstoken``) keeps working for every profile. A token reads
 ``ssod.<id>.<secret>``: the id is public (``ssod status`` lists it, ``ssod token revoke``
 takes it), the secret is 256 random bits as base64url. The main token is bare base64url, which
 never contains a ``.``, so one ``startswith`` tells the two kinds apart. Only the SHA-256 of a

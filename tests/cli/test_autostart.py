@@ -23,7 +23,7 @@ import pytest
 from cli_support import wait_until
 from harness import DaemonHarness
 from ssod import errors
-from ssod.client import autostart
+from ssod.client.service import autostart
 
 
 def _autostarted(runtime: Path) -> list[int]:

@@ -16,7 +16,7 @@ import pytest
 from cli_support import NO_BROWSER, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
 from ssod import errors
-from ssod.client import render
+from ssod.client.output import render
 from ssod.wire import Op
 
 WHO_AM_I = (

@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 from harness import DaemonHarness
-from ssod.client import containers
+from ssod.client.output import containers
 from ssod.wire import Op
 
 CREATE = (

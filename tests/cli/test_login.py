@@ -13,7 +13,7 @@ import pytest
 
 from cli_support import NO_BROWSER, OVER_SSH, fake_browser, opened, spawn
 from harness import DaemonHarness
-from ssod.daemon.tokencache import parse_token, token_cache_key
+from ssod.daemon.store.tokencache import parse_token, token_cache_key
 from ssod.errors import EXIT_LOGIN_FAILED
 
 START_URL = "https://d-1234567890.awsapps.com/start"

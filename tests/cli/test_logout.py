@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from harness import STANDARD_CONFIG, DaemonHarness
-from ssod.daemon.tokencache import role_cache_key, token_cache_key
+from ssod.daemon.store.tokencache import role_cache_key, token_cache_key
 
 OTHER_SESSION = """
 [profile ext]

@@ -21,7 +21,7 @@ import pytest
 
 from cli_support import path_with, wait_until
 from harness import DaemonHarness
-from ssod.daemon.notify import BUS_NAME
+from ssod.daemon.host.notify import BUS_NAME
 from ssod.wire import Op
 
 #: The programs the D-Bus test runs, and the Debian package of each (.ci/run installs them).

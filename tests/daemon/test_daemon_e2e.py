@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from harness import DaemonHarness
-from ssod.daemon.tokencache import parse_token, token_cache_key
+from ssod.daemon.store.tokencache import parse_token, token_cache_key
 from ssod.errors import LoginRequired, ProfileNotFound
 from ssod.wire import Op
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from emulator_support import Login, client, device_login
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from emulator_support import Login, sts_with
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 def _creds(sso: Any, login: Login) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from emulator_support import DEVICE_GRANT, START_URL, client, device_login
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 def test_register_client_shape(oidc: Any) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 
 from emulator_support import START_URL, client
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 CALLBACK = "http://127.0.0.1/oauth/callback"
 

@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator_support import NO_RETRIES, Login, client, device_login, sts_with
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 def _creds(sso: Any, login: Login, account: str = "111111111111", role: str = "ReadOnly") -> Any:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from emulator_support import Login, sts_with
-from ssod.emulator.background import BackgroundEmulator
+from ssod.emulator.testing.background import BackgroundEmulator
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

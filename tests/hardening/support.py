@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness import DaemonHarness
-from ssod.daemon.tokencache import SsoToken, parse_token, token_cache_key
+from ssod.daemon.store.tokencache import SsoToken, parse_token, token_cache_key
 from ssod.errors import TokenCacheError
 from ssod.wire import Op
 

@@ -22,7 +22,7 @@ import time
 
 from hardening.support import TokenFileWatch, events, token_path, wait_until
 from harness import DaemonHarness
-from ssod.daemon.cachefiles import TEMP_PREFIX, TEMP_SUFFIX
+from ssod.daemon.store.cachefiles import TEMP_PREFIX, TEMP_SUFFIX
 from ssod.wire import Op
 
 ROUNDS = 12

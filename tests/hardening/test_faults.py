@@ -25,7 +25,7 @@ from hardening.support import (
     wait_until,
 )
 from harness import DaemonHarness
-from ssod.daemon.tokencache import parse_token
+from ssod.daemon.store.tokencache import parse_token
 from ssod.wire import Op
 
 #: Short lifetimes keep refreshes constant: the token is refreshed about every 2 s and role

@@ -21,7 +21,7 @@ from hardening.support import (
     wait_until,
 )
 from harness import DaemonHarness
-from ssod.daemon.tokencache import (
+from ssod.daemon.store.tokencache import (
     MAX_CACHE_FILE_BYTES,
     SsoToken,
     registration_cache_key,

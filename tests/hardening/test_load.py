@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hardening.support import events, session
 from harness import STANDARD_CONFIG, DaemonHarness
-from ssod.emulator.launcher import rss_kib
+from ssod.emulator.testing.launcher import rss_kib
 from ssod.wire import Op
 
 SOAK_SECONDS = float(os.environ.get("SSOD_SOAK_SECONDS", "20"))

@@ -19,8 +19,8 @@ import pytest
 
 from hardening.support import token_path, wait_until
 from harness import DaemonHarness
-from ssod.daemon.ownership import check_home_ownership
-from ssod.daemon.tokencache import registration_cache_key
+from ssod.daemon.host.ownership import check_home_ownership
+from ssod.daemon.store.tokencache import registration_cache_key
 from ssod.errors import SsodError
 from ssod.wire import Op
 

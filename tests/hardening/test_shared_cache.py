@@ -28,7 +28,7 @@ import pytest
 
 from hardening.support import TokenFileWatch, events, session, token_path, wait_until
 from harness import DaemonHarness
-from ssod.daemon.tokencache import SsoToken, parse_token, serialize_token
+from ssod.daemon.store.tokencache import SsoToken, parse_token, serialize_token
 from ssod.wire import Op
 
 pytestmark = pytest.mark.interop

@@ -15,7 +15,7 @@ from typing import Any
 
 from hardening.support import ecs_get, events, other_tool_login, token_path, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
-from ssod.daemon.tokencache import serialize_token
+from ssod.daemon.store.tokencache import serialize_token
 from ssod.wire import Op
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from ssod import paths
-from ssod.daemon import cachefiles
-from ssod.daemon.cachefiles import CliCacheDir, TokenCacheDir
-from ssod.daemon.tokencache import (
+from ssod.daemon.store import cachefiles
+from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
+from ssod.daemon.store.tokencache import (
     MAX_CACHE_FILE_BYTES,
     CliCachedCredentials,
     Registration,
@@ -322,8 +322,8 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from pathlib import Path
-    from ssod.daemon.cachefiles import TokenCacheDir
-    from ssod.daemon.tokencache import SsoToken
+    from ssod.daemon.store.cachefiles import TokenCacheDir
+    from ssod.daemon.store.tokencache import SsoToken
 
     cache = TokenCacheDir(Path(sys.argv[1]))
     pad = "x" * 256 * 1024  # big enough that a non-atomic write is visibly torn

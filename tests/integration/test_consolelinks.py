@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from ssod.daemon.consolelinks import LINK_LIFETIME, ConsoleLinks
+from ssod.daemon.serve.http.consolelinks import LINK_LIFETIME, ConsoleLinks
 
 TARGET = "https://signin.aws.amazon.com/federation?Action=login&SigninToken=secret"
 

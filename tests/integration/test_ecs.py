@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 
 from ssod import errors
-from ssod.daemon import ecstoken
-from ssod.daemon.ecs import (
+from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.serve.ecs import (
     CODE_FORBIDDEN,
     CODE_METHOD_NOT_ALLOWED,
     CODE_NOT_FOUND,
@@ -30,7 +30,7 @@ from ssod.daemon.ecs import (
     EcsServer,
     credentials_path,
 )
-from ssod.daemon.model import RoleCredentials
+from ssod.daemon.store import ecstoken
 from ssod.version import __version__
 
 EXPIRES = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)

@@ -22,9 +22,9 @@ import pytest
 
 from integration.test_ecs import FakeProvider
 from ssod import procinfo, scoped
-from ssod.daemon import ecstoken
-from ssod.daemon.ecs import CODE_FORBIDDEN, EcsServer
-from ssod.daemon.scopedstore import ScopedTokenStore
+from ssod.daemon.serve.ecs import CODE_FORBIDDEN, EcsServer
+from ssod.daemon.store import ecstoken
+from ssod.daemon.store.scopedstore import ScopedTokenStore
 from ssod.errors import BadRequest
 
 

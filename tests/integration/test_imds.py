@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 
 from integration.test_ecs import SECRET, SESSION, FakeProvider
-from ssod.daemon import peercred
-from ssod.daemon.imds import (
+from ssod.daemon.serve.http import peercred
+from ssod.daemon.serve.http.listenpolicy import ListenAddress
+from ssod.daemon.serve.imds import (
     ROLES_PATH,
     TOKEN_PATH,
     TTL_HEADER,
@@ -21,7 +22,6 @@ from ssod.daemon.imds import (
     SessionTokens,
     check_role_name,
 )
-from ssod.daemon.listenpolicy import ListenAddress
 from ssod.errors import BadRequest
 
 TOKEN = "X-aws-ec2-metadata-token"

@@ -27,7 +27,7 @@ import zmq.asyncio
 
 from ssod import errors, wire
 from ssod.client.ipc import IpcClient
-from ssod.daemon.ipc import IpcServer, Progress
+from ssod.daemon.serve.ipc import IpcServer, Progress
 from ssod.wire import Op, Request
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ import pytest
 from harness import DaemonHarness
 from interop.clients import AWSCLI_V1_CLIENT, BOTO3, AwsClient, client_env, require, run
 from interop.workload import ssod_login
-from ssod.daemon.tokencache import SsoToken, parse_token, serialize_token, token_cache_key
+from ssod.daemon.store.tokencache import SsoToken, parse_token, serialize_token, token_cache_key
 from ssod.wire import Op
 
 T = TypeVar("T")

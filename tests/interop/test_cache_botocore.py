@@ -23,8 +23,8 @@ from botocore.tokens import SSOTokenProvider, _sso_json_dumps
 from botocore.utils import JSONFileCache, SSOTokenLoader
 
 from ssod import paths
-from ssod.daemon.cachefiles import CliCacheDir, TokenCacheDir
-from ssod.daemon.tokencache import (
+from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
+from ssod.daemon.store.tokencache import (
     CliCachedCredentials,
     Registration,
     SsoToken,

@@ -22,7 +22,7 @@ import pytest
 from harness import DaemonHarness
 from interop.clients import CLIENTS, JS_SDK, AwsClient, client_env, require, run
 from interop.workload import expected_identity, ssod_login
-from ssod.daemon.tokencache import SsoToken, format_timestamp, parse_token, token_cache_key
+from ssod.daemon.store.tokencache import SsoToken, format_timestamp, parse_token, token_cache_key
 from ssod.wire import Op
 
 pytestmark = pytest.mark.interop

@@ -18,7 +18,7 @@ import pytest
 from cli_support import NO_BROWSER
 from harness import DaemonHarness
 from interop.clients import client_env
-from ssod.daemon.tokencache import token_cache_key
+from ssod.daemon.store.tokencache import token_cache_key
 
 pytestmark = pytest.mark.interop
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ssod.client import completion, completion_shells
 from ssod.client.cli import build_parser, main
+from ssod.client.completion import shells as completion_shells
+from ssod.client.completion import tree as completion
 
 CONFIG = """\
 [default]

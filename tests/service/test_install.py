@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from ssod.client import service, servicectl
 from ssod.client.cli import main
+from ssod.client.service import control as servicectl
+from ssod.client.service import units as service
 from ssod.errors import EXIT_NO_DAEMON, EXIT_USAGE, SsodError
 
 FAKE = """\

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ssod.client import service
-from ssod.client.service import ServiceSpec
+from ssod.client.service import units as service
+from ssod.client.service.units import ServiceSpec
 from ssod.errors import SsodError
 
 HOME = Path("/home/alice")

@@ -11,8 +11,15 @@ import pytest
 from botocore import configloader
 from botocore.exceptions import ConfigParseError as BotocoreParseError
 
-from ssod.daemon.awsconfig import AwsConfig, ChainedProfile, SsoProfile, SsoSession, load, parse
-from ssod.daemon.awsconfig_parse import build_section_map, parse_sections
+from ssod.daemon.config.awsconfig import (
+    AwsConfig,
+    ChainedProfile,
+    SsoProfile,
+    SsoSession,
+    load,
+    parse,
+)
+from ssod.daemon.config.parse import build_section_map, parse_sections
 from ssod.errors import ConfigParseError, ProfileConfigError, ProfileNotFound, SessionNotFound
 
 PATH = "/home/u/.aws/config"

@@ -25,8 +25,8 @@ from botocore.tokens import SSOTokenProvider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ssod.daemon.awsconfig import AwsConfig, ChainedProfile, SsoProfile, parse
-from ssod.daemon.awsconfig_parse import build_section_map, parse_sections
+from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile, parse
+from ssod.daemon.config.parse import build_section_map, parse_sections
 from ssod.errors import ConfigParseError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ssod.daemon import cachefiles
-from ssod.daemon.cachefiles import TokenCacheDir
-from ssod.daemon.tokencache import (
+from ssod.daemon.store import cachefiles
+from ssod.daemon.store.cachefiles import TokenCacheDir
+from ssod.daemon.store.tokencache import (
     is_sso_cli_entry,
     parse_cli_credentials,
     parse_registration,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from ssod.client import configview, configwriter
-from ssod.client.configure_edit import ConfigEdit
-from ssod.client.configwriter import Section, Update, profile, sso_session
+from ssod import configview, configwriter
+from ssod.client.configure.edit import ConfigEdit
+from ssod.configwriter import Section, Update, profile, sso_session
 from ssod.errors import ConfigError, ConfigParseError
 
 PROFILE_VALUES = {

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ssod.daemon import console
-from ssod.daemon.awsconfig import ChainedProfile, SsoProfile
+from ssod.daemon.aws import console
+from ssod.daemon.config.awsconfig import ChainedProfile, SsoProfile
 from ssod.errors import CannotFederate, DestinationRefused, UsageError
 
 AWS, CN, GOV = (console.PARTITIONS[n] for n in ("aws", "aws-cn", "aws-us-gov"))

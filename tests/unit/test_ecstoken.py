@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ssod import paths
-from ssod.daemon import ecstoken
+from ssod.daemon.store import ecstoken
 from ssod.errors import CacheError
 
 

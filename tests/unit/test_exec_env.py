@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ssod.client import cmd_exec
+from ssod.client.commands import exec as cmd_exec
 from ssod.errors import UsageError
 
 

@@ -1,4 +1,4 @@
-"""The shared launcher's environment and config file (ssod.emulator.launcher), without a daemon."""
+"""The shared launcher's environment and config file (ssod.emulator.testing.launcher), no daemon."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ssod.emulator.launcher import STANDARD_CONFIG, isolated_env, ssod_command, write_config
+from ssod.emulator.testing.launcher import STANDARD_CONFIG, isolated_env, ssod_command, write_config
 
 
 def test_isolated_env_keeps_the_callers_settings_out(

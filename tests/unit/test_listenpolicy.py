@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ssod.daemon import listenpolicy
-from ssod.daemon.listenpolicy import ListenAddress
+from ssod.daemon.serve.http import listenpolicy
+from ssod.daemon.serve.http.listenpolicy import ListenAddress
 from ssod.errors import BadRequest
 
 

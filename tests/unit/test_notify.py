@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ssod.daemon.notify import Which, commands, gvariant_string, session_bus_known
+from ssod.daemon.host.notify import Which, commands, gvariant_string, session_bus_known
 
 
 @pytest.mark.parametrize(

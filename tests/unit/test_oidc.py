@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ssod.daemon import oidc
+from ssod.daemon.aws import oidc
 
 
 def test_verifier_shape() -> None:

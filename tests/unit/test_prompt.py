@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from cli_support import Terminal
-from ssod.client.prompt import Console
+from ssod.client.configure.prompt import Console
 from ssod.errors import UsageError
 
 ITEMS = ["alpha (1)", "beta (2)", "gamma (3)", "delta (4)"]
@@ -132,8 +132,8 @@ def test_ctrl_c_in_the_menu(tty: tuple[Console, int, int]) -> None:
 # -- Tab completion, with the real readline in a real pseudo-terminal -----------------------
 
 _ASKER = """
-from ssod.client.prompt import Console
-from ssod.client.regions import SSO_REGIONS
+from ssod.client.configure.prompt import Console
+from ssod.client.configure.regions import SSO_REGIONS
 con = Console()
 for text, words in (("SSO region", SSO_REGIONS), ("SSO region", SSO_REGIONS), ("Name", ())):
     con.say("ANSWER=" + repr(con.ask(text, None, completions=words)))

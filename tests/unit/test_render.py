@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ssod.client import render, shell
+from ssod.client.output import render, shell
 
 NOW = datetime(2025, 3, 4, 12, 0, 0, tzinfo=UTC)
 

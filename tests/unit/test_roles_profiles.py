@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from ssod.client import configview
-from ssod.client.roles_profiles import DEFAULT_TEMPLATE, check_template, plan, sanitize
+from ssod import configview
+from ssod.client.configure.roles_profiles import DEFAULT_TEMPLATE, check_template, plan, sanitize
 
 # The JS SDK drops profiles whose names do not match this (smithy parseIni, protocols.md 8).
 JS_PROFILE_NAME = re.compile(r"^[\w\-@+.%:/]+$")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ssod.daemon import runtime
+from ssod.daemon.host import runtime
 from ssod.errors import DaemonAlreadyRunning, RuntimeDirError
 from ssod.paths import MAX_SOCKET_PATH
 

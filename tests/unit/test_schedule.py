@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ssod.daemon import schedule
-from ssod.daemon.schedule import RefreshPolicy
+from ssod.daemon.engine import schedule
+from ssod.daemon.engine.schedule import RefreshPolicy
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NO_JITTER = RefreshPolicy(jitter=timedelta(0))

@@ -16,8 +16,8 @@ import hashlib
 
 import pytest
 
-from ssod.daemon.starturl import Fetch, Resolved, is_aws_owned, needs_lookup, normalize, resolve
-from ssod.daemon.tokencache import registration_cache_key, token_cache_key
+from ssod.daemon.aws.starturl import Fetch, Resolved, is_aws_owned, needs_lookup, normalize, resolve
+from ssod.daemon.store.tokencache import registration_cache_key, token_cache_key
 from ssod.errors import AwsUnavailable, ConfigError
 
 D = "https://d-1234567890.awsapps.com/start"

@@ -15,7 +15,7 @@ from ssod.wire import decode_request, encode_reply, ok_reply
 
 HEAVY = ("aiobotocore", "botocore", "aiohttp", "watchdog", "ssod.daemon", "ssod.emulator")
 #: Loaded by the configure wizard's prompts only (readline reads ~/.inputrc and the terminfo).
-WIZARD_ONLY = ("readline", "ssod.client.prompt", "ssod.client.regions_data")
+WIZARD_ONLY = ("readline", "ssod.client.configure.prompt", "ssod.client.configure.regions_data")
 
 
 def test_importing_the_cli_imports_nothing_heavy() -> None:

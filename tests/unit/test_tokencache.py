@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ssod.daemon import tokencache as tc
+from ssod.daemon.store import tokencache as tc
 from ssod.errors import TokenCacheError
 
 URL = "https://d-1234567890.awsapps.com/start"

@@ -21,28 +21,29 @@ Handler = Callable[[argparse.Namespace], int]
 # Each command module defines ``register(subparsers)``: it adds its arguments and a handler that
 # imports the command's real work lazily. Registering must import nothing heavy. Modules are
 # named, not imported, so that a run of one command imports and registers only that one:
-# ``ssod credentials`` is on the hot path of every tool that uses credential_process.
+# ``ssod credentials`` is on the hot path of every tool that uses credential_process. Each lives in
+# ``ssod.client.commands.<module>``.
 _COMMANDS: dict[str, str] = {
-    "login": "cmd_login",
-    "logout": "cmd_logout",
-    "status": "cmd_status",
-    "env": "cmd_env",
-    "exec": "cmd_exec",
-    "console": "cmd_console",
-    "credentials": "cmd_credentials",
-    "roles": "cmd_roles",
-    "configure": "cmd_configure",
-    "token": "cmd_token",
-    "docker": "cmd_docker",
-    "daemon": "cmd_daemon",
-    "emulator": "cmd_emulator",
-    "service": "cmd_service",
-    "completion": "cmd_completion",
+    "login": "login",
+    "logout": "logout",
+    "status": "status",
+    "env": "env",
+    "exec": "exec",
+    "console": "console",
+    "credentials": "credentials",
+    "roles": "roles",
+    "configure": "configure",
+    "token": "token",
+    "docker": "docker",
+    "daemon": "daemon",
+    "emulator": "emulator",
+    "service": "service",
+    "completion": "completion",
 }
 
 
 def _register(name: str, sub: argparse._SubParsersAction[Any]) -> None:
-    module = importlib.import_module(f"ssod.client.{_COMMANDS[name]}")
+    module = importlib.import_module(f"ssod.client.commands.{_COMMANDS[name]}")
     module.register(sub)
 
 

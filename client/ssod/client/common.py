@@ -128,11 +128,11 @@ def dicts(value: object) -> list[dict[str, Any]]:
 def connect(timeout: float = DEFAULT_TIMEOUT, *, start: bool = False) -> IpcClient:
     """An IPC client for the daemon of this user (``SSOD_RUNTIME_DIR`` and friends honoured).
 
-    With ``start``, a daemon is started first when none runs (``ssod.client.autostart``),
+    With ``start``, a daemon is started first when none runs (``ssod.client.service.autostart``),
     unless ``SSOD_NO_AUTOSTART`` says not to.
     """
-    from ssod.client import autostart
     from ssod.client.ipc import IpcClient
+    from ssod.client.service import autostart
 
     client = IpcClient(timeout=timeout)
     path = client.socket_path

@@ -167,7 +167,7 @@ def _runtime_dir() -> str | None:
 
 def _no_answer(runtime: str, timeout: float) -> int:
     # What the full client says when the daemon takes too long (ssod.client.ipc), word for word.
-    from ssod.client.autostart import unavailable_message
+    from ssod.client.service.autostart import unavailable_message
     from ssod.errors import EXIT_NO_DAEMON
 
     why = f"no answer within {timeout:g}s"

@@ -18,7 +18,7 @@ from types import TracebackType
 import zmq
 
 from ssod import paths
-from ssod.client.autostart import unavailable_message
+from ssod.client.service.autostart import unavailable_message
 from ssod.errors import DaemonUnavailable, IpcError
 from ssod.wire import Op, Reply, Request, decode_reply, encode_request
 

@@ -24,38 +24,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ssod import paths
-from ssod.daemon import awsconfig, configsave, ecstoken
-from ssod.daemon.aws import AwsApi, BotocoreAws
-from ssod.daemon.awsconfig import AwsConfig
-from ssod.daemon.broker import Broker
-from ssod.daemon.cachefiles import (
-    CliCacheDir,
-    TokenCacheDir,
-    ensure_private_dir,
-    remove_stale_temp_files,
-)
-from ssod.daemon.consolelinks import ConsoleLinks
-from ssod.daemon.dispatch import Dispatcher
-from ssod.daemon.ecs import EcsServer
-from ssod.daemon.fastipc import FastServer
-from ssod.daemon.federation import FederationClient
-from ssod.daemon.imds import ImdsServer
-from ssod.daemon.ipc import IpcServer
-from ssod.daemon.login import LoginManager
-from ssod.daemon.model import Clock, SystemClock
-from ssod.daemon.notify import DesktopNotifier
-from ssod.daemon.ownership import check_home_ownership
-from ssod.daemon.runtime import (
+from ssod.daemon.aws.api import AwsApi, BotocoreAws
+from ssod.daemon.aws.federation import FederationClient
+from ssod.daemon.config import awsconfig
+from ssod.daemon.config import save as configsave
+from ssod.daemon.config.awsconfig import AwsConfig
+from ssod.daemon.config.watcher import Watcher
+from ssod.daemon.engine.broker import Broker
+from ssod.daemon.engine.login import LoginManager
+from ssod.daemon.engine.model import Clock, SystemClock
+from ssod.daemon.engine.sessions import SessionSpec
+from ssod.daemon.host.notify import DesktopNotifier
+from ssod.daemon.host.ownership import check_home_ownership
+from ssod.daemon.host.runtime import (
     InstanceLock,
     acquire_instance_lock,
     fast_socket_path,
     prepare_runtime_dir,
 )
-from ssod.daemon.scopedstore import SWEEP_SECONDS, ScopedTokenStore
-from ssod.daemon.sessions import SessionSpec
+from ssod.daemon.serve.dispatch import Dispatcher
+from ssod.daemon.serve.ecs import EcsServer
+from ssod.daemon.serve.fastipc import FastServer
+from ssod.daemon.serve.http.consolelinks import ConsoleLinks
+from ssod.daemon.serve.imds import ImdsServer
+from ssod.daemon.serve.ipc import IpcServer
 from ssod.daemon.settings import Settings
-from ssod.daemon.tokencache import format_timestamp
-from ssod.daemon.watcher import Watcher
+from ssod.daemon.store import ecstoken
+from ssod.daemon.store.cachefiles import (
+    CliCacheDir,
+    TokenCacheDir,
+    ensure_private_dir,
+    remove_stale_temp_files,
+)
+from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
+from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import CacheError, ConfigError
 from ssod.version import __version__
 

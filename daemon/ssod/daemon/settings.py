@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from ssod import paths
-from ssod.daemon import listenpolicy
-from ssod.daemon.ecs import DEFAULT_ECS_PORT
-from ssod.daemon.listeners import DEFAULT_RETRY
-from ssod.daemon.listenpolicy import ListenAddress
-from ssod.daemon.schedule import RefreshPolicy
+from ssod.daemon.engine.schedule import RefreshPolicy
+from ssod.daemon.serve.ecs import DEFAULT_ECS_PORT
+from ssod.daemon.serve.http import listenpolicy
+from ssod.daemon.serve.http.listeners import DEFAULT_RETRY
+from ssod.daemon.serve.http.listenpolicy import ListenAddress
 from ssod.errors import BadRequest
 
 #: Where the IMDS endpoint listens when enabled (``AWS_EC2_METADATA_SERVICE_ENDPOINT``).

@@ -9,8 +9,8 @@ Used by ssod's tests, ``make demo``, benchmarks and users' own tests (``ssod emu
 
 from ssod.emulator.config import EmulatorConfig
 from ssod.emulator.data import Account, Directory, default_directory, load_directory
-from ssod.emulator.remote import EmulatorRemote
 from ssod.emulator.server import Emulator, RunningEmulator, endpoint_env
+from ssod.emulator.testing.remote import EmulatorRemote
 
 __all__ = [
     "Account",

@@ -1,0 +1,84 @@
+"""One-time loopback links to console sign-in URLs, so that no sign-in token is a process argument.
+
+A browser is started with its URL as an argument, which every local user can read in
+``/proc/*/cmdline`` (and a browser started that way keeps it for as long as it runs). So when
+``ssod console`` opens a browser, it opens ``http://127.0.0.1:PORT/console/<random>`` instead:
+the first request for it is redirected (302) to the sign-in URL and the link is gone; a link
+nobody follows expires after a minute. The server binds 127.0.0.1 only, answers only its own
+Host, logs no path, starts with the first link and stops with the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Final
+
+from aiohttp import web
+
+from ssod.daemon.engine.model import Clock
+
+#: How long a link may wait for its browser.
+LINK_LIFETIME: Final = 60.0
+PATH_PREFIX: Final = "/console/"
+
+_GONE = "This sign-in link was used already or has expired. Run `ssod console` again for a new one."
+
+
+class ConsoleLinks:
+    """Hands out one-time links; each redirects its first visitor to one sign-in URL."""
+
+    def __init__(self, clock: Clock, lifetime: float = LINK_LIFETIME) -> None:
+        self._clock = clock
+        self._lifetime = lifetime
+        self._links: dict[str, tuple[str, float]] = {}
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._starting = asyncio.Lock()
+
+    async def link(self, url: str) -> str:
+        """A loopback URL whose first request is redirected to ``url``."""
+        await self._start()
+        now = self._clock.monotonic()
+        self._links = {k: v for k, v in self._links.items() if v[1] > now}
+        key = secrets.token_urlsafe(32)
+        self._links[key] = (url, now + self._lifetime)
+        return f"http://127.0.0.1:{self._port}{PATH_PREFIX}{key}"
+
+    async def _start(self) -> None:
+        async with self._starting:
+            if self._runner is not None:
+                return
+            app = web.Application()
+            app.router.add_get(PATH_PREFIX + "{key}", self._follow)
+            runner = web.AppRunner(app, access_log=None)  # the path is the secret: never log it
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            try:
+                await site.start()
+            except BaseException:
+                await runner.cleanup()
+                raise
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self._port = int(sockets[0].getsockname()[1])
+            self._runner = runner
+
+    async def _follow(self, request: web.Request) -> web.Response:
+        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        if request.headers.get("Host") not in (
+            f"127.0.0.1:{self._port}",
+            f"localhost:{self._port}",
+        ):
+            return web.Response(status=403, text="Forbidden Host\n", headers=headers)
+        found = self._links.pop(request.match_info["key"], None)
+        if found is None or found[1] <= self._clock.monotonic():
+            return web.Response(status=404, text=_GONE + "\n", headers=headers)
+        return web.Response(status=302, headers={**headers, "Location": found[0]})
+
+    async def close(self) -> None:
+        """Stop serving; every link is gone."""
+        self._links.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,195 @@
+"""Serving one aiohttp request handler on several local addresses, with the endpoints' limits.
+
+Owns aiohttp's low-level server (each endpoint routes by itself: an Application's router and
+middleware chain cost about a tenth of the ECS hot path's CPU), the settings both HTTP
+endpoints share (line and header sizes, no lingering for bodies, keep-alive bounded by the head
+deadline), the ``ConnectionGuard`` in front of every connection (one connection cap across all
+addresses, head deadlines), and binding: required addresses (loopback) bind at start or the
+start fails with a clear error; the others (link-local container addresses, ``listenpolicy``)
+are bound once they exist on the host and retried every ``retry`` seconds until then. All
+addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
+runs whenever the set of served addresses changes, so the endpoint's Host check always names
+exactly those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from ssod import errors
+from ssod.daemon.serve.http.connguard import ConnectionCount, ConnectionGuard
+from ssod.daemon.serve.http.listenpolicy import ListenAddress, url_host
+
+MAX_LINE_SIZE: Final = 8190
+MAX_FIELD_SIZE: Final = 8190
+DEFAULT_RETRY: Final = 5.0
+
+log = logging.getLogger("ssod.listen")
+
+#: One endpoint's whole request handling (its own routing included).
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+class Listeners:
+    """One request handler on ``addresses``:``port`` behind a shared connection guard."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        addresses: Sequence[ListenAddress],
+        port: int,
+        *,
+        name: str,
+        access_log_class: type[AbstractAccessLogger],
+        access_log: logging.Logger,
+        max_connections: int,
+        head_timeout: float,
+        shutdown_timeout: float,
+        on_change: Callable[[], None] = lambda: None,
+        retry: float = DEFAULT_RETRY,
+    ) -> None:
+        self._handler = handler
+        self._addresses = list(addresses)
+        self._port = port
+        self._name = name
+        self._access_log_class = access_log_class
+        self._access_log = access_log
+        self._limit = max_connections
+        self._timeout = head_timeout
+        self._shutdown_timeout = shutdown_timeout
+        self._on_change = on_change
+        self._retry = retry
+        self._count = ConnectionCount()
+        self._runner: web.ServerRunner | None = None
+        self._servers: dict[str, asyncio.Server] = {}
+        self._told: set[str] = set()
+        self._retrying: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the requested one before)."""
+        return self._port
+
+    @property
+    def served(self) -> list[str]:
+        """The addresses listening now, in the configured order."""
+        return [a.host for a in self._addresses if a.host in self._servers]
+
+    @property
+    def waiting(self) -> list[str]:
+        """Configured addresses not listening (yet): not on this host, or their port is taken."""
+        return [a.host for a in self._addresses if a.host not in self._servers]
+
+    @property
+    def sockets(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every listening socket."""
+        return [s.getsockname()[:2] for srv in self._servers.values() for s in srv.sockets]
+
+    async def start(self) -> None:
+        """Bind every required address (SsodError if one fails), then the others if present."""
+        server = web.Server(
+            self._handler,
+            access_log_class=self._access_log_class,
+            access_log=self._access_log,
+            keepalive_timeout=self._timeout,
+            max_line_size=MAX_LINE_SIZE,
+            max_field_size=MAX_FIELD_SIZE,
+            lingering_time=0,  # never wait for a body a request should not have
+        )
+        runner = web.ServerRunner(
+            server, handle_signals=False, shutdown_timeout=self._shutdown_timeout
+        )
+        await runner.setup()
+        self._runner = runner
+        try:
+            for address in self._addresses:
+                if address.required:
+                    await self._bind(address)
+        except BaseException:
+            await self.stop()
+            raise
+        done = await self._try_optional()
+        self._on_change()
+        if not done and self._retry > 0:
+            self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    async def stop(self) -> None:
+        """Stop listening everywhere, finish in-flight requests briefly, close connections."""
+        if self._retrying is not None:
+            self._retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrying
+            self._retrying = None
+        servers, runner = list(self._servers.values()), self._runner
+        self._servers, self._runner = {}, None
+        for server in servers:
+            server.close()
+        if runner is not None:
+            await runner.cleanup()
+        for server in servers:
+            await server.wait_closed()
+
+    async def _bind(self, address: ListenAddress) -> None:
+        handler = self._runner.server if self._runner is not None else None
+        assert handler is not None
+        count, limit, timeout = self._count, self._limit, self._timeout
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                lambda: ConnectionGuard(handler, count, limit, timeout),
+                address.host,
+                self._port,
+                reuse_address=True,
+                backlog=limit,  # a burst of parallel SDK processes must not wait for SYN retries
+            )
+        except OSError as err:
+            where = f"{url_host(address.host)}:{self._port}"
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise errors.AddressMissing(
+                    f"cannot listen on {where}: {address.host} is not an address of this host"
+                ) from err
+            raise errors.SsodError(
+                f"cannot listen on {where}: {err.strerror or err}"
+                + (" (another program has that port)" if err.errno == errno.EADDRINUSE else "")
+            ) from err
+        self._servers[address.host] = server
+        self._port = server.sockets[0].getsockname()[1]
+        log.info("%s listening on http://%s:%d", self._name, url_host(address.host), self._port)
+
+    async def _try_optional(self) -> bool:
+        """Bind the optional addresses not served yet; True when none is left waiting."""
+        changed = False
+        for address in self._addresses:
+            if address.required or address.host in self._servers:
+                continue
+            try:
+                await self._bind(address)
+                changed = True
+                self._told.discard(address.host)
+            except errors.SsodError as err:
+                if address.host not in self._told:  # say it once, not every retry
+                    self._told.add(address.host)
+                    hint = ""
+                    if isinstance(err, errors.AddressMissing):
+                        hint = (
+                            "; serving it once it appears (`ssod docker setup` creates it; "
+                            "on another bridge, adding it needs root: ip addr add ADDR/24 "
+                            "dev BRIDGE)"
+                        )
+                    log.info("event=listen_waiting %s%s", err.message, hint)
+        if changed:
+            self._on_change()
+        return not self.waiting
+
+    async def _retry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry)
+            if await self._try_optional():
+                return
