@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness import DaemonHarness, base_env
+from keyring_support import SecretService, require_tools
 from ssod.emulator.testing.background import BackgroundEmulator
 
 
@@ -64,3 +65,14 @@ def ssod_daemon(
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture
+def secret_service(short_tmp: Path) -> Iterator[SecretService]:
+    """A real Secret Service (gnome-keyring-daemon on a private session bus), unlocked."""
+    require_tools()
+    service = SecretService(short_tmp / "keyring")
+    try:
+        yield service
+    finally:
+        service.stop()

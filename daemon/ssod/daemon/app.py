@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.serve.ipc import IpcServer
 from ssod.daemon.settings import Settings
 from ssod.daemon.store import ecstoken
+from ssod.daemon.store import secrets as secretstores
 from ssod.daemon.store.cachefiles import (
     CliCacheDir,
     TokenCacheDir,
@@ -58,7 +60,8 @@ from ssod.daemon.store.cachefiles import (
 )
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
-from ssod.errors import CacheError, ConfigError
+from ssod.daemon.store.tokenstore import TokenStore
+from ssod.errors import CacheError, ConfigError, KeyringError
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -75,9 +78,15 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.notifier = DesktopNotifier(enabled=settings.notifications)
         self.cache = TokenCacheDir(settings.cache_dir)
+        self.tokens = TokenStore(
+            self.cache,
+            settings.token_store,
+            secretstores.for_setting(settings.token_store),
+            retry=settings.keyring_retry,
+        )
         self.broker = Broker(
             self.aws,
-            self.cache,
+            self.tokens,
             CliCacheDir(settings.cli_cache_dir),
             self.clock,
             settings.policy,
@@ -85,7 +94,7 @@ class Daemon:
         )
         self.logins = LoginManager(
             self.aws,
-            self.cache,
+            self.tokens,
             self.broker.sessions,
             self.clock,
             region_changed=self._save_sso_region,
@@ -122,7 +131,7 @@ class Daemon:
             settings.config_file,
             settings.cache_dir,
             self._config_changed,
-            self.broker.sessions.cache_changed,
+            self._cache_file_changed,
             files={settings.token_file: self._token_file_changed},
             debounce=settings.debounce,
         )
@@ -134,6 +143,7 @@ class Daemon:
         self._config_loaded_at: float | None = None
         self._stopped = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
+        self._sealing: set[asyncio.Task[bool]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -151,6 +161,7 @@ class Daemon:
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
+            await asyncio.to_thread(self._open_token_store)
             await self.reload()
             await self.ecs.start()
             if self.imds is not None:
@@ -198,6 +209,10 @@ class Daemon:
         await self.notifier.drain()
         await self.federation.close()
         await self.aws.close()
+        for task in list(self._sealing):
+            with contextlib.suppress(Exception):
+                await task
+        await asyncio.to_thread(self.tokens.close)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -227,6 +242,36 @@ class Daemon:
                 await self.scoped.sweep()
             except Exception:  # a bug: say so, and keep serving
                 log.exception("event=internal_error job=scoped_token_sweep")
+
+    # -- token store ---------------------------------------------------------------------
+
+    def _open_token_store(self) -> None:
+        """Open the token store (a keyring that cannot be reached stops the start), adopt what
+        an earlier run with another store left in the OS keyring, seal registration files."""
+        tokens = self.tokens
+        tokens.open()
+        log.info("event=token_store name=%s where=%r", tokens.name, tokens.where)
+        if tokens.name != "keyring":
+            leftover = _reachable_os_keyring()
+            if leftover is not None:
+                try:
+                    tokens.restore(leftover)
+                finally:
+                    leftover.close()
+        if tokens.secrets is not None:
+            tokens.seal_registrations()
+
+    def _cache_file_changed(self, key: str) -> None:
+        """A file in the SSO cache changed: a session's token, or a registration to seal."""
+        sessions = self.broker.sessions
+        if sessions.get(key) is not None:
+            sessions.cache_changed(key)
+        elif self.tokens.secrets is not None:
+            task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.tokens.seal_registration, key)
+            )
+            self._sealing.add(task)
+            task.add_done_callback(self._sealing.discard)
 
     # -- configuration -------------------------------------------------------------------
 
@@ -363,10 +408,29 @@ class Daemon:
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
                 "config_error": self._config_error,
                 "ecs_token_error": self._token_error,
+                "token_store": self.tokens.name,
+                "token_store_where": self.tokens.where,
+                "token_store_error": self.tokens.error,
             },
             **self.broker.status(),
             "tokens": [r.public() for r in self.scoped.live()],
         }
+
+
+def _reachable_os_keyring() -> secretstores.SecretStore | None:
+    """The OS keyring if a session bus (or macOS) is there and it opens; else None, quietly."""
+    if sys.platform != "darwin":
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        if not bus and not (runtime and os.path.exists(os.path.join(runtime, "bus"))):
+            return None  # no bus: nothing to import or connect to
+    store = secretstores.os_keyring()
+    try:
+        store.open()
+    except KeyringError as err:
+        log.debug("event=no_os_keyring error=%r", err.message)
+        return None
+    return store
 
 
 class Rerun:

@@ -9,7 +9,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
               ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
-              scoped-token file could not be read)
+              scoped-token file could not be read), token_store (shared|keyring|memory),
+              token_store_where, token_store_error (e.g. the keyring is locked)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -46,6 +47,9 @@ DAEMON_KEYS = (
     "imds_url",
     "imds_profile",
     "tokens_error",
+    "token_store",
+    "token_store_where",
+    "token_store_error",
 )
 SESSION_KEYS = (
     "name",
@@ -209,6 +213,11 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
         f"  config        {d['config_file'] or '-'}"
         + (f", loaded {loaded}" if loaded != "-" else ""),
     ]
+    if d["token_store"]:
+        where = f" ({d['token_store_where']})" if d["token_store_where"] else ""
+        out.append(f"  token store   {d['token_store']}{where}")
+    if d["token_store_error"]:
+        out.append(paint(f"  keyring       {d['token_store_error']}", "red", color))
     if d["config_error"]:
         out.append(paint(f"  config error  {d['config_error']}", "red", color))
     if d["ecs_token_error"]:

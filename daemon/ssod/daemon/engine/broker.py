@@ -25,8 +25,9 @@ from ssod.daemon.engine.model import Clock, RoleCredentials
 from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.engine.sessions import Notify, SessionKeeper, SessionSpec, SessionState
 from ssod.daemon.engine.status import profile_status, session_status
-from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
+from ssod.daemon.store.cachefiles import CliCacheDir
 from ssod.daemon.store.tokencache import format_timestamp, role_cache_key, token_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import AwsError, LoginRequired, ProfileNotFound, SessionNotFound, SsodError
 
 log = logging.getLogger("ssod.broker")
@@ -100,7 +101,7 @@ class Broker:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         cli_cache: CliCacheDir,
         clock: Clock,
         policy: RefreshPolicy,

@@ -25,13 +25,13 @@ from ssod.daemon.aws import oidc, starturl
 from ssod.daemon.aws.api import AwsApi, OidcProblem
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.sessions import SessionKeeper, SessionSpec
-from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import (
     Registration,
     SsoToken,
     format_timestamp,
     registration_cache_key,
 )
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
 
 #: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
@@ -79,7 +79,7 @@ class LoginManager:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         sessions: SessionKeeper,
         clock: Clock,
         *,
@@ -154,7 +154,7 @@ class LoginManager:
             run.issuer = resolved.url
             run.spec = replace(run.spec, region=resolved.region)
             token, lifetime = await (self._pkce(run) if run.flow == "pkce" else self._device(run))
-            await asyncio.to_thread(self._cache.write_token, run.spec.key, token)
+            await asyncio.to_thread(self._cache.write_token, run.spec.key, run.spec.name, token)
         except asyncio.CancelledError:
             self._fail(run, LoginCancelled(f"login for {run.spec.name} was cancelled"))
             return
@@ -234,7 +234,7 @@ class LoginManager:
                 )
         except OidcProblem as problem:
             raise LoginFailed(f"client registration refused: {problem.kind}") from None
-        await asyncio.to_thread(self._cache.write_registration, key, reg)
+        await asyncio.to_thread(self._cache.write_registration, key, reg, spec.name)
         return reg
 
     def _token(self, spec: SessionSpec, reg: Registration, grant: Any) -> Obtained:

@@ -24,9 +24,15 @@ from ssod.daemon.aws.api import AwsApi, OidcProblem
 from ssod.daemon.engine import schedule
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import RefreshPolicy
-from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import SsoToken, format_timestamp
-from ssod.errors import AwsUnavailable, CacheError, LoginRequired, TokenCacheError
+from ssod.daemon.store.tokenstore import TokenStore
+from ssod.errors import (
+    AwsUnavailable,
+    CacheError,
+    KeyringError,
+    LoginRequired,
+    TokenCacheError,
+)
 
 log = logging.getLogger("ssod.sessions")
 
@@ -73,6 +79,8 @@ class SessionState:
     refresh_why: str | None = None
     last_error: str | None = None
     cache_error: str | None = None  # why the token file could not be read, until it can be
+    #: Why the session's secrets cannot be reached in the token store ("the keyring is locked").
+    secrets_error: str | None = None
     failures: int = 0
     notified: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -83,6 +91,8 @@ class SessionState:
         """The error clients get while this session has no usable token."""
         unreadable = self.cache_error and f"its token file cannot be read: {self.cache_error}"
         why = reason or self.login_required or unreadable or "not logged in"
+        if self.secrets_error:
+            why = f"{why}; {self.secrets_error}"
         kind = "sso-session" if self.spec.refreshable else "SSO start URL"
         return LoginRequired(
             f"{kind} {self.spec.name} needs a login ({why}): run `{self.spec.login_hint}`"
@@ -95,7 +105,7 @@ class SessionKeeper:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         clock: Clock,
         policy: RefreshPolicy,
         notify: Notify,
@@ -238,24 +248,35 @@ class SessionKeeper:
         async with state.lock:
             await self._load(state)
             token = state.token
-            if token is None:
-                self._unschedule(state)
-                return None
-            if not self._can_refresh(state, token, now):
-                self._unschedule(state)
-                if token.expires_at <= now:
+            wake = await self._tick_loaded(state, token, now)
+            if state.secrets_error is not None:  # look again soon: the keyring may be unlocked
+                retry = now + timedelta(seconds=self._cache.retry)
+                return retry if wake is None else min(wake, retry)
+            return wake
+
+    async def _tick_loaded(
+        self, state: SessionState, token: SsoToken | None, now: datetime
+    ) -> datetime | None:
+        """The refresh decision once the token is loaded. Caller holds state.lock."""
+        if token is None:
+            self._unschedule(state)
+            return None
+        if not self._can_refresh(state, token, now):
+            self._unschedule(state)
+            if token.expires_at <= now:
+                if state.secrets_error is None:  # else: its secrets may come back (unlock)
                     self._require_login(state, "token expired")
-                    return None
-                self._warn_before_expiry(state, token, now)
-                return token.expires_at
-            if state.next_refresh is None:
-                self._schedule(state, token)
-            due = state.next_refresh
-            assert due is not None
-            if due <= now:
-                await self._refresh_locked(state, reason="refresh ahead of expiry")
-                return state.next_refresh
-            return due
+                return None
+            self._warn_before_expiry(state, token, now)
+            return token.expires_at
+        if state.next_refresh is None:
+            self._schedule(state, token)
+        due = state.next_refresh
+        assert due is not None
+        if due <= now:
+            await self._refresh_locked(state, reason="refresh ahead of expiry")
+            return state.next_refresh
+        return due
 
     def _schedule(self, state: SessionState, token: SsoToken) -> None:
         """Set the next refresh of ``token`` (and why then) from its lifetime, if ssod knows it."""
@@ -323,7 +344,9 @@ class SessionKeeper:
 
         fresh = renew(None)
         try:
-            written = await asyncio.to_thread(self._cache.update_token, state.spec.key, renew)
+            written = await asyncio.to_thread(
+                self._cache.update_token, state.spec.key, state.spec.name, renew
+            )
             fresh = written or fresh
         except CacheError as err:
             # The token still works from memory; the next refresh writes the file again.
@@ -341,20 +364,31 @@ class SessionKeeper:
 
     async def _load(self, state: SessionState) -> None:
         """Adopt the cache file's token if it is newer than ours (another tool wrote it)."""
+        spec = state.spec
         try:
-            disk = await asyncio.to_thread(self._cache.read_token, state.spec.key)
+            loaded = await asyncio.to_thread(self._cache.read_token, spec.key, spec.name)
         except TokenCacheError as err:
             state.cache_error = err.message
-            log.warning("event=cache_unreadable session=%s error=%r", state.spec.name, err.message)
+            log.warning("event=cache_unreadable session=%s error=%r", spec.name, err.message)
+            return
+        except KeyringError as err:  # the keyring failed (not locked: that is `loaded.locked`)
+            self._secrets_reachable(state, err.message)
             return
         if state.cache_error is not None:  # fixed (or removed): the error is no longer true
             state.cache_error = None
-            log.info("event=cache_readable session=%s", state.spec.name)
+            log.info("event=cache_readable session=%s", spec.name)
+        self._secrets_reachable(state, self._cache.error if loaded.locked else None)
+        disk = loaded.token
         ours = state.token
         if disk is None:
             return
         if ours is not None and disk.access_token == ours.access_token:
-            if disk.refresh_token != ours.refresh_token:
+            if disk.refresh_token is None and loaded.locked:
+                return  # a sealed file whose secrets are out of reach: keep what we hold
+            if not ours.can_refresh(self._clock.now()) and disk.can_refresh(self._clock.now()):
+                # The secrets of a sealed file came within reach (the keyring was unlocked).
+                self._take(state, disk, "secrets from the token store", lifetime=state.lifetime)
+            elif disk.refresh_token != ours.refresh_token:
                 state.token = replace(ours, refresh_token=disk.refresh_token)
             return
         # Files hold whole seconds; ours may carry a fraction. A token another tool wrote in the
@@ -369,6 +403,13 @@ class SessionKeeper:
         now = self._clock.now()
         if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
+
+    def _secrets_reachable(self, state: SessionState, error: str | None) -> None:
+        if error is not None and state.secrets_error is None:
+            log.warning("event=secrets_unreachable session=%s error=%r", state.spec.name, error)
+        elif error is None and state.secrets_error is not None:
+            log.info("event=secrets_reachable session=%s", state.spec.name)
+        state.secrets_error = error
 
     def _take(
         self, state: SessionState, token: SsoToken, how: str, *, lifetime: timedelta | None = None
