@@ -418,13 +418,20 @@ class Daemon:
 
 
 def _reachable_os_keyring() -> secretstores.SecretStore | None:
-    """The OS keyring if a session bus (or macOS) is there and it opens; else None, quietly."""
-    if sys.platform != "darwin":
-        runtime = os.environ.get("XDG_RUNTIME_DIR")
-        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        if not bus and not (runtime and os.path.exists(os.path.join(runtime, "bus"))):
-            return None  # no bus: nothing to import or connect to
-    store = secretstores.os_keyring()
+    """The Secret Service if a session bus is there and a provider runs on it; else None.
+
+    Only on Linux: the Keychain cannot be listed (see ``keychain``), so there is nothing to
+    look for there without a session name.
+    """
+    if sys.platform != "linux":
+        return None
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if not bus and not (runtime and os.path.exists(os.path.join(runtime, "bus"))):
+        return None  # no bus: nothing to import or connect to
+    from ssod.daemon.store.secretservice import SecretServiceStore
+
+    store = SecretServiceStore(only_running=True)
     try:
         store.open()
     except KeyringError as err:

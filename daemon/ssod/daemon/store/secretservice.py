@@ -50,7 +50,10 @@ class SecretServiceStore(SecretStore):
     name = "keyring"
     where = "the Secret Service"
 
-    def __init__(self) -> None:
+    def __init__(self, *, only_running: bool = False) -> None:
+        #: Use the provider only if it already runs: never start one by D-Bus activation (when
+        #: ssod merely looks for items an earlier ``keyring`` run left).
+        self._only_running = only_running
         self._lock = threading.Lock()
         self._conn: DBusConnection | None = None
         self._collection: Collection | None = None
@@ -75,7 +78,7 @@ class SecretServiceStore(SecretStore):
                 f"no D-Bus session bus to reach the keyring ({err}): {_HOW_TO_FIX}"
             ) from None
         try:
-            if not secretstorage.check_service_availability(conn):
+            if not _available(conn, only_running=self._only_running):
                 raise KeyringError(f"no Secret Service on the session bus: {_HOW_TO_FIX}")
             try:
                 collection = secretstorage.Collection(conn)
@@ -181,3 +184,14 @@ class SecretServiceStore(SecretStore):
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _available(conn: DBusConnection, *, only_running: bool) -> bool:
+    """Whether a Secret Service runs on the bus (or, unless ``only_running``, can be started)."""
+    import secretstorage
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import Proxy
+
+    if not only_running:
+        return secretstorage.check_service_availability(conn)
+    return bool(Proxy(message_bus, conn).NameHasOwner("org.freedesktop.secrets")[0] == 1)
