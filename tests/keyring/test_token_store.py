@@ -316,3 +316,19 @@ def test_locked_collection_is_reported_and_recovers(
     )
     assert session(ssod_daemon)["last_error"] is None
     assert ssod_daemon.request(Op.STATUS)["daemon"]["token_store_error"] is None
+
+
+def test_the_bus_is_found_in_the_runtime_dir_without_the_variable(
+    ssod_daemon: DaemonHarness, secret_service: SecretService, short_tmp: Path
+) -> None:
+    """As a systemd user service may run: no DBUS_SESSION_BUS_ADDRESS, but $XDG_RUNTIME_DIR/bus."""
+    socket = secret_service.address.removeprefix("unix:path=").split(",")[0]
+    runtime = short_tmp / "xdg"
+    runtime.mkdir(mode=0o700)
+    (runtime / "bus").symlink_to(socket)
+    ssod_daemon.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    ssod_daemon.env["XDG_RUNTIME_DIR"] = str(runtime)
+    ssod_daemon.start("--token-store", "keyring")
+    login(ssod_daemon)
+    assert secrets_on_disk(ssod_daemon) == []
+    assert secret_service.items(kind="refresh-token", use="token")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -72,7 +73,7 @@ class SecretServiceStore(SecretStore):
                 "--token-store keyring needs the Python package secretstorage; reinstall ssod"
             ) from None
         try:
-            conn = secretstorage.dbus_init()
+            conn = _session_bus()
         except secretstorage.SecretServiceNotAvailableException as err:
             raise KeyringError(
                 f"no D-Bus session bus to reach the keyring ({err}): {_HOW_TO_FIX}"
@@ -184,6 +185,32 @@ class SecretServiceStore(SecretStore):
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _session_bus() -> DBusConnection:
+    """The session bus: ``DBUS_SESSION_BUS_ADDRESS``, else ``$XDG_RUNTIME_DIR/bus`` if it exists.
+
+    The fallback is what libdbus and sd-bus do; a systemd user service may lack the variable.
+    """
+    import secretstorage
+
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return secretstorage.dbus_init()
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    socket = os.path.join(runtime, "bus") if runtime else None
+    if socket is None or not os.path.exists(socket):
+        raise secretstorage.SecretServiceNotAvailableException(
+            "DBUS_SESSION_BUS_ADDRESS is unset and there is no $XDG_RUNTIME_DIR/bus"
+        )
+    from jeepney.io.blocking import open_dbus_connection
+    from secretstorage.util import add_match_rules
+
+    try:
+        conn = open_dbus_connection(bus=f"unix:path={socket}")
+    except (ConnectionError, ValueError) as err:
+        raise secretstorage.SecretServiceNotAvailableException(str(err)) from None
+    add_match_rules(conn)
+    return conn
 
 
 def _available(conn: DBusConnection, *, only_running: bool) -> bool:
