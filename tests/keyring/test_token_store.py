@@ -132,6 +132,7 @@ def test_restart_refreshes_from_the_keyring_without_a_login(
     start_keyring(ssod_daemon, secret_service, "--token-store", "keyring")
     login(ssod_daemon)
     before = on_disk(ssod_daemon)["accessToken"]
+    refresh = secret_service.lookup(kind="refresh-token", use="token")
     ssod_daemon.stop()
     ssod_daemon.emulator.reset_calls()
 
@@ -146,6 +147,9 @@ def test_restart_refreshes_from_the_keyring_without_a_login(
     assert logins(ssod_daemon) == 0
     assert secrets_on_disk(ssod_daemon) == []
     serves(ssod_daemon, "prod")
+    # The rotated refresh token replaced the old item: one item, the new value.
+    items = secret_service.items(kind="refresh-token", session="corp", use="token")
+    assert len(items) == 1 and items[0]["secret"] != refresh
 
 
 def test_another_tools_complete_files_are_sealed(
@@ -332,3 +336,50 @@ def test_the_bus_is_found_in_the_runtime_dir_without_the_variable(
     login(ssod_daemon)
     assert secrets_on_disk(ssod_daemon) == []
     assert secret_service.items(kind="refresh-token", use="token")
+
+
+def test_refreshes_while_locked_are_saved_once_unlocked(
+    ssod_daemon: DaemonHarness, secret_service: SecretService
+) -> None:
+    """Locked under a running daemon: it refreshes from memory, and the rotated refresh token
+    reaches the keyring at the unlock (a restart then refreshes with it: the old one is dead)."""
+    emulator = ssod_daemon.emulator
+    emulator.settings(token_lifetime=6)  # the emulator rotates refresh tokens
+    start_keyring(ssod_daemon, secret_service, "--token-store", "keyring", "--token-margin", "3")
+    login(ssod_daemon)
+    before = secret_service.lookup(kind="refresh-token", use="token")
+    secret_service.lock()
+    emulator.reset_calls()
+
+    def refreshed_while_locked() -> bool | None:
+        ok = emulator.calls().get("CreateToken:refresh_token", 0) >= 1
+        corp = session(ssod_daemon)
+        return True if ok and corp["last_error"] and "locked" in corp["last_error"] else None
+
+    wait_for(refreshed_while_locked, "a refresh while the keyring is locked", ssod_daemon)
+    assert session(ssod_daemon)["state"] == "ready"
+    assert secrets_on_disk(ssod_daemon) == []
+
+    secret_service.unlock()
+    wait_for(
+        lambda: True if session(ssod_daemon)["last_error"] is None else None,
+        "the pending secrets to be saved",
+        ssod_daemon,
+    )
+    saved = secret_service.lookup(kind="refresh-token", use="token")
+    assert saved and saved != before
+    ssod_daemon.stop()
+
+    emulator.settings(token_lifetime=3600)
+    emulator.reset_calls()
+    start_keyring(ssod_daemon, secret_service, "--token-store", "keyring", "--token-margin", "1e6")
+    wait_for(
+        lambda: True if emulator.calls().get("CreateToken:refresh_token", 0) else None,
+        "a refresh with the saved refresh token",
+        ssod_daemon,
+    )
+    wait_for(
+        lambda: True if session(ssod_daemon)["refreshable"] else None, "refreshable", ssod_daemon
+    )
+    assert logins(ssod_daemon) == 0
+    serves(ssod_daemon)

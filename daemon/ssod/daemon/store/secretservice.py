@@ -143,16 +143,17 @@ class SecretServiceStore(SecretStore):
             old = list(
                 collection.search_items({"service": SERVICE, "kind": kind, "cache-key": key})
             )
-            collection.create_item(
+            new = collection.create_item(
                 _label(kind, attributes),
                 attributes,
                 secret.value.encode("utf-8"),
                 replace=True,
                 content_type="text/plain",
             )
-            # The new item first, then the old ones: a crash in between leaves one too many.
+            # The new item first, then the old ones (other attributes: another client id): a
+            # crash in between leaves one too many, never none. `replace` may have reused one.
             for item in old:
-                if item.get_attributes() != attributes:
+                if item.item_path != new.item_path:
                     item.delete()
 
         self._call(job)
