@@ -118,6 +118,7 @@ def test_aws_sso_login_is_sealed_and_every_client_still_works(
     client = secret_service.lookup(kind="client-secret", session="corp", use="token")
     assert refresh and client
     assert files_holding([ssod_daemon.home, ssod_daemon.runtime], [refresh, client]) == []
+    assert refresh not in ssod_daemon.log() and client not in ssod_daemon.log()
     token_file = ssod_daemon.cache_dir / f"{token_cache_key('corp')}.json"
     assert sorted(json.loads(token_file.read_bytes())) == [
         "accessToken",

@@ -1,7 +1,7 @@
 """Sealing token files: the pure split and join, item round trips, and the store on real files.
 
 ``TokenStore`` runs here on a temporary cache directory with the ``memory`` store (the real one
-``--token-store memory`` uses); the Secret Service is exercised in tests/keyring.
+``--token-store memory`` uses); the Secret Service is exercised in tests/keyring_store.
 """
 
 from __future__ import annotations
@@ -218,3 +218,12 @@ def test_shared_reads_and_writes_complete_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "kind"), [("shared", type(None)), ("memory", MemoryStore)])
 def test_for_setting(name: secretstores.StoreName, kind: type) -> None:
     assert isinstance(secretstores.for_setting(name), kind)
+
+
+def test_the_keychain_store_refuses_where_there_is_no_keychain() -> None:
+    """The macOS path cannot run here; off macOS it must refuse clearly, never half work."""
+    from ssod.daemon.store.keychain import KeychainStore
+    from ssod.errors import KeyringError
+
+    with pytest.raises(KeyringError, match=r"keyring|Keychain"):
+        KeychainStore().open()

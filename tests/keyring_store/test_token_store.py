@@ -113,6 +113,8 @@ def test_keyring_login_keeps_secrets_out_of_files(
     client = secret_service.items(kind="client-secret", session="corp", use="token")
     assert len(refresh) == 1 and refresh[0]["secret"]
     assert len(client) == 1 and client[0]["secret"]
+    log = ssod_daemon.log()
+    assert refresh[0]["secret"] not in log and client[0]["secret"] not in log
     assert secret_service.items(kind="client-secret", use="registration")  # for the next login
     serves(ssod_daemon)
 
