@@ -108,6 +108,11 @@ class SecretServiceStore(SecretStore):
                         "the keyring is locked: unlock it (log in to the desktop, or open "
                         "Passwords and Keys) and ssod picks its secrets up again"
                     ) from None
+                except secretstorage.SecretStorageException as err:
+                    # An item gone between search and read, a dismissed prompt: retried later.
+                    raise KeyringError(
+                        f"the Secret Service failed ({type(err).__name__})"
+                    ) from None
                 except (DBusErrorResponse, OSError, ConnectionError) as err:
                     # The provider restarted or the bus went away: connect once more.
                     self._drop()

@@ -36,7 +36,7 @@ from ssod.daemon.store.tokencache import (
     format_timestamp,
     parse_timestamp,
 )
-from ssod.errors import CacheError, KeyringError, KeyringLocked, TokenCacheError
+from ssod.errors import CacheError, KeyringError, TokenCacheError
 
 log = logging.getLogger("ssod.tokenstore")
 
@@ -176,7 +176,8 @@ def registration_from(item: Secret) -> Registration | None:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A token as read: complete when its secrets could be reached; ``locked`` when not."""
+    """A token as read: complete when its secrets could be reached; ``locked`` when the store
+    could not be used (locked, or failing) and the secrets may come back."""
 
     token: SsoToken | None
     locked: bool = False
@@ -222,7 +223,8 @@ class TokenStore:
         if self.secrets is not None:
             self.secrets.close()
 
-    def _locked(self, err: KeyringLocked) -> None:
+    def _locked(self, err: KeyringError) -> None:
+        """The store refused (locked) or failed: say so in status; the caller keeps what it has."""
         if self.error != err.message:
             log.warning("event=keyring_locked error=%r", err.message)
         self.error = err.message
@@ -250,7 +252,7 @@ class TokenStore:
                     secrets = from_items(
                         store.get("client-secret", key), store.get("refresh-token", key)
                     )
-                except KeyringLocked as err:
+                except KeyringError as err:
                     self._locked(err)
                     return Loaded(token, True)
                 if secrets is not None:
@@ -280,7 +282,7 @@ class TokenStore:
         try:
             for kind, item in to_items(secrets, session).items():
                 self.secrets.put(kind, key, item)  # type: ignore[arg-type]
-        except KeyringLocked as err:
+        except KeyringError as err:
             self._pending[key] = session
             self._locked(err)
             return False
@@ -338,7 +340,7 @@ class TokenStore:
             if self.secrets is not None:
                 try:
                     self.secrets.delete(key)
-                except KeyringLocked as err:
+                except KeyringError as err:
                     self._locked(err)
                     log.warning("event=keyring_items_left key=%s", key[:8])
             return self.cache.delete_token(key)
@@ -354,7 +356,7 @@ class TokenStore:
                 return self._registrations[key]
             try:
                 item = self.secrets.get("client-secret", key)
-            except KeyringLocked as err:
+            except KeyringError as err:
                 self._locked(err)
                 return None
             return registration_from(item) if item is not None else None
@@ -371,7 +373,7 @@ class TokenStore:
         assert self.secrets is not None
         try:
             self.secrets.put("client-secret", key, registration_item(reg, session))
-        except KeyringLocked as err:
+        except KeyringError as err:
             self._registrations[key] = reg
             self._locked(err)
             return False
