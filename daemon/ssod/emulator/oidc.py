@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ssod.emulator.errors import OidcError
+from ssod.emulator.prologue import OIDC, STATE, begin, respond
 from ssod.emulator.records import Client, TokenGrant
 from ssod.emulator.redirects import redirect_matches
-from ssod.emulator.server import OIDC, STATE, begin, respond
 from ssod.emulator.state import DEVICE_GRANT, EmulatorState
 
 

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from ssod.emulator.credentials import sso_role_name
 from ssod.emulator.errors import PortalError
+from ssod.emulator.prologue import PORTAL, STATE, begin, respond
 from ssod.emulator.records import Session
-from ssod.emulator.server import PORTAL, STATE, begin, respond
 
 BEARER = "x-amz-sso_bearer_token"
 

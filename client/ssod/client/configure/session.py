@@ -4,7 +4,7 @@ Prompts, defaults and output copy ``aws configure sso-session`` (``ConfigureSSOS
 in awscli/customizations/configure/sso_commands.py, prompts in .../configure/sso.py): the
 session name is required, an existing session's values are the defaults, the scopes default to
 ``sso:account:access``, and the section is written with every value it had plus the answers.
-Nothing is logged in. ``SessionQuestions`` is shared with ``configure_steps``: each prompt
+Nothing is logged in. ``SessionQuestions`` is shared with ``configure.steps``: each prompt
 completes on Tab as CLI v2's do (known session names, start URLs, Identity Center regions,
 scopes used before), and a region is checked twice: its form here, its endpoint by the daemon,
 which has botocore's endpoint data and sees ``AWS_ENDPOINT_URL_SSO_OIDC``. With no daemon
@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ssod import configview, configwriter
-from ssod.client.commands.configure import check_name, check_scopes, check_start_url
 from ssod.client.configure import regions
+from ssod.client.configure.checks import check_name, check_scopes, check_start_url
 from ssod.client.configure.edit import ConfigEdit
 from ssod.client.configure.prompt import Console, Validator
 from ssod.client.ipc import IpcClient

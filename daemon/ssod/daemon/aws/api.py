@@ -21,7 +21,7 @@ from aiobotocore.session import AioSession
 from botocore import UNSIGNED
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, RoleAccessDenied
 
 #: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ssod.daemon.aws.api import AwsApi, TokenRejected
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile
 from ssod.daemon.engine import schedule
-from ssod.daemon.engine.model import Clock, RoleCredentials
+from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.engine.sessions import Notify, SessionKeeper, SessionSpec, SessionState
 from ssod.daemon.engine.status import profile_status, session_status

@@ -27,7 +27,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
-from ssod.daemon.engine.model import CredentialProvider, RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
+from ssod.daemon.engine.model import CredentialProvider
 from ssod.daemon.serve.http.listeners import DEFAULT_RETRY, Listeners
 from ssod.daemon.serve.http.listenpolicy import LOOPBACK, ListenAddress, host_headers, url_host
 from ssod.scoped import PREFIX as SCOPED_PREFIX

@@ -35,7 +35,8 @@ from typing import Final
 from aiohttp import web
 
 from ssod import errors
-from ssod.daemon.engine.model import CredentialProvider, RoleCredentials, format_expiration
+from ssod.daemon.aws.credentials import RoleCredentials, format_expiration
+from ssod.daemon.engine.model import CredentialProvider
 from ssod.daemon.serve.ecs import (
     CODE_FORBIDDEN,
     CODE_INTERNAL,
