@@ -8,6 +8,7 @@ that the checker sees an import made inside a function (a lazy import that hides
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -80,3 +81,35 @@ def test_no_cycle_keeps_the_contract(tmp_path: Path) -> None:
     result = _lint(tmp_path, "VALUE = 1\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KEPT" in result.stdout
+
+
+_CITED = re.compile(
+    r"docs/protocols\.md[\s#:]*(?:sections?\s+|§)?(\d+(?:\.\d+)?)"
+    r"((?:\s*(?:,|and)\s*(?:§)?\d+(?:\.\d+)?)*)"
+)
+
+
+def _sections() -> set[str]:
+    text = (ROOT / "docs" / "protocols.md").read_text()
+    return set(re.findall(r"^##+ (\d+(?:\.\d+)?)\.? ", text, flags=re.MULTILINE))
+
+
+def test_every_protocol_citation_names_a_section_that_exists() -> None:
+    sections = _sections()
+    assert {"1.5", "3.4", "6", "8", "10"} <= sections
+    cited: dict[str, set[str]] = {}
+    for folder in ("daemon", "client", "tests", "bench", "scripts"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == Path(__file__).resolve() or ".venv" in path.parts:
+                continue
+            text = path.read_text()
+            assert re.search(r"(?<!docs/)protocols\.md", text) is None, f"{path}: cite docs/"
+            for match in _CITED.finditer(text):
+                numbers = [match[1], *re.findall(r"\d+(?:\.\d+)?", match[2])]
+                cited.setdefault(str(path.relative_to(ROOT)), set()).update(numbers)
+            assert text.count("docs/protocols.md") == len(list(_CITED.finditer(text))), (
+                f"{path}: a citation without a section number"
+            )
+    assert len(cited) > 30
+    missing = {path: numbers - sections for path, numbers in cited.items() if numbers - sections}
+    assert missing == {}

@@ -59,7 +59,7 @@ def botocore_map(text: str, tmp_path: Path) -> dict[str, Any] | None:
         return None
 
 
-# --- grammar: every case of protocols.md section 8, each checked against botocore ----------
+# --- grammar: every case of docs/protocols.md section 8, each checked against botocore ----------
 
 GRAMMAR = [
     ("equals and colon", "[profile a]\nx = 1\ny: 2\nz=3\n", {"a": {"x": "1", "y": "2", "z": "3"}}),

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssod.client import common
+
+if TYPE_CHECKING:
+    from ssod.replies import IssueTokenReply
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -94,7 +97,7 @@ def add_name_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def issue_token(profile: str, ttl: str | None, name: str | None) -> dict[str, Any]:
+def issue_token(profile: str, ttl: str | None, name: str | None) -> IssueTokenReply:
     """Ask the daemon for a scoped token; ``--ttl`` is checked here first (exit 2 if bad)."""
     from ssod import scoped
     from ssod.client import common
@@ -107,7 +110,7 @@ def issue_token(profile: str, ttl: str | None, name: str | None) -> dict[str, An
         scoped.check_name(name)
         args["name"] = name
     with common.connect() as client:
-        return dict(client.request(Op.ISSUE_TOKEN, **args))
+        return client.request(Op.ISSUE_TOKEN, **args)
 
 
 def _rotate(args: argparse.Namespace) -> int:

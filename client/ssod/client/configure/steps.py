@@ -1,7 +1,7 @@
 """The steps of ``ssod configure``: what to ask, what to ask the daemon, what to write and when.
 
 Prompts and defaults copy ``aws configure sso`` (awscli/customizations/configure/sso.py,
-protocols.md section 5.1): an existing sso-session is reused without questions, a new one is
+docs/protocols.md section 5.1): an existing sso-session is reused without questions, a new one is
 logged in even if a token is cached, defaults for the client region and output come from the
 profile being configured (``[default]`` when none is named). The daemon only knows sessions that
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a

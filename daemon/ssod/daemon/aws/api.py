@@ -227,7 +227,7 @@ class BotocoreAws:
         redirect_uris: Sequence[str] | None = None,
         issuer_url: str | None = None,
     ) -> ClientRegistration:
-        """RegisterClient, with exactly the members the AWS CLI sends (protocols.md 1.2)."""
+        """RegisterClient, with exactly the members the AWS CLI sends (docs/protocols.md 1.2)."""
         params: dict[str, Any] = {"clientName": client_name, "clientType": "public"}
         if scopes:
             params["scopes"] = list(scopes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ssod.replies import CredentialsReply
+
 
 def format_expiration(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``: whole seconds, UTC, ``Z`` (the only form every SDK accepts)."""
@@ -32,7 +34,7 @@ class RoleCredentials:
         return self.expiration - now
 
     def ecs_json(self) -> dict[str, str]:
-        """The container-credentials response body (protocols.md section 6)."""
+        """The container-credentials response body (docs/protocols.md section 6)."""
         body = {
             "AccessKeyId": self.access_key_id,
             "SecretAccessKey": self.secret_access_key,
@@ -43,3 +45,24 @@ class RoleCredentials:
         if self.role_arn:
             body["RoleArn"] = self.role_arn
         return body
+
+    def ipc_reply(self) -> CredentialsReply:
+        """The ``credentials`` IPC reply: the ECS body in its order, with the session token last
+        under credential_process's name (``SessionToken``)."""
+        expiration = format_expiration(self.expiration)
+        if self.role_arn:
+            return {
+                "AccessKeyId": self.access_key_id,
+                "SecretAccessKey": self.secret_access_key,
+                "Expiration": expiration,
+                "AccountId": self.account_id,
+                "RoleArn": self.role_arn,
+                "SessionToken": self.session_token,
+            }
+        return {
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "Expiration": expiration,
+            "AccountId": self.account_id,
+            "SessionToken": self.session_token,
+        }

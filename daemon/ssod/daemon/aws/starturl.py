@@ -42,7 +42,8 @@ _AWS_OWNED_SUFFIXES = (
     ".awsapps.com",
     ".awsapps.cn",
 )
-#: The last two are in CLI 2.36.7's list (protocols.md 5.2), newer than the resolve.py read here.
+#: The last two are in CLI 2.36.7's list (docs/protocols.md 5.2), newer than the resolve.py read
+#: here.
 _AWS_OWNED_EXACT = (
     "identitycenter.amazonaws.com",
     "identitycenter.amazonaws.com.cn",

@@ -3,7 +3,7 @@
 The config layer's entry point: ``load`` and ``parse`` build the immutable ``AwsConfig`` (the
 types live in ``ssod.daemon.config.model`` and are re-exported here) with the validation
 botocore 1.43 applies when it loads SSO and role-chaining credentials (``SSOProvider``,
-``SSOTokenProvider``, ``AssumeRoleProvider``; protocols.md sections 4.2, 4.3 and 8). A profile
+``SSOTokenProvider``, ``AssumeRoleProvider``; docs/protocols.md sections 4.2, 4.3 and 8). A profile
 botocore would refuse becomes a ``ProfileConfigError`` in ``problems`` and the rest is still
 served; a profile that works but uses no IAM Identity Center (static keys, credential_process,
 ...) is listed in ``unserved``. Pure apart from reading the file in ``load``; the grammar is in

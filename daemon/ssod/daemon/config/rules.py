@@ -1,6 +1,6 @@
 """How botocore 1.43 classifies each profile and sso-session: served, unserved, or a problem.
 
-The rules of ``SSOProvider``, ``SSOTokenProvider`` and ``AssumeRoleProvider`` (protocols.md
+The rules of ``SSOProvider``, ``SSOTokenProvider`` and ``AssumeRoleProvider`` (docs/protocols.md
 sections 4.2, 4.3 and 8), applied to the section map from ``ssod.daemon.config.parse`` to build the
 ``AwsConfig`` model of ``ssod.daemon.config.model``. Pure: no I/O, no clock.
 """

@@ -1,8 +1,8 @@
 """When to refresh: the only home of ssod's margins, jitter and backoff.
 
 Pure functions of (expiry, now, policy). The broker asks them when to wake up; nothing here
-sleeps or reads a clock. Defaults follow protocols.md sections 4 and 10: botocore starts its own
-token refresh 15 minutes before expiry and re-fetches container credentials with under 15
+sleeps or reads a clock. Defaults follow docs/protocols.md sections 4 and 10: botocore starts its
+own token refresh 15 minutes before expiry and re-fetches container credentials with under 15
 minutes left, so ssod refreshes tokens by 20 minutes before expiry and serves role credentials
 with more than 15 minutes left.
 
