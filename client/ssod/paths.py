@@ -86,13 +86,8 @@ def state_dir() -> Path:
     return base / "ssod"
 
 
-def ipc_socket_path() -> Path:
-    """The Unix socket the daemon's ZeroMQ ROUTER binds."""
-    return runtime_dir() / "ipc"
-
-
 def ipc_endpoint() -> str:
-    """The ZeroMQ endpoint for :func:`ipc_socket_path` (built without pathlib: the hot path)."""
+    """The ZeroMQ endpoint: the Unix socket ``ipc`` in the runtime directory (no pathlib)."""
     return "ipc://" + os.path.join(_runtime_dir_name(), "ipc")
 
 

@@ -78,10 +78,6 @@ class Resolved:
     url: str
     region: str
 
-    def differs(self, start_url: str, region: str) -> bool:
-        """Whether this is anything but the configured URL and region."""
-        return (self.url, self.region) != (start_url, region)
-
 
 def is_aws_owned(hostname: str) -> bool:
     """Is this an AWS access-portal host (used as written, never looked up)?"""

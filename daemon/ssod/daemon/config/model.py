@@ -94,11 +94,6 @@ class AwsConfig:
         """A config with nothing in it (what a missing file means)."""
         return cls(path=path, sessions=MappingProxyType({}), profiles=MappingProxyType({}))
 
-    @property
-    def profile_names(self) -> tuple[str, ...]:
-        """Names of the profiles ssod can serve, in file order."""
-        return tuple(self.profiles)
-
     def profile(self, name: str) -> Profile:
         """The served profile NAME; its ProfileConfigError if invalid, else ProfileNotFound."""
         found = self.profiles.get(name)
@@ -129,14 +124,6 @@ class AwsConfig:
         while isinstance(current, ChainedProfile):
             current = self.profiles[current.source_profile]
         return current
-
-    def profiles_of_session(self, name: str) -> tuple[Profile, ...]:
-        """Served profiles whose credentials need sso-session NAME's token (chained ones too)."""
-        return tuple(
-            profile
-            for profile_name, profile in self.profiles.items()
-            if self.sso_root(profile_name).sso_session == name
-        )
 
 
 def _fresh(problem: ProfileConfigError) -> ProfileConfigError:
