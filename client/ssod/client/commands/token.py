@@ -154,7 +154,7 @@ def _revoke(args: argparse.Namespace) -> int:
     with common.connect() as client:
         result = client.request(Op.REVOKE_TOKEN, **which)
     text = render.revoked_text(result)
-    if not common.dicts(result.get("revoked")) and args.key:
+    if not result["revoked"] and args.key:
         print(f"ssod: no live scoped token has the id or name {args.key!r}", file=sys.stderr)
         return EXIT_NOT_FOUND
     print(text)
@@ -171,7 +171,7 @@ def _list(args: argparse.Namespace) -> int:
 
     with common.connect() as client:
         result = client.request(Op.LIST_TOKENS)
-    tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in common.dicts(result.get("tokens"))]
+    tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in result["tokens"]]
     if args.json:
         print(json.dumps({"tokens": tokens}, indent=2))
     else:

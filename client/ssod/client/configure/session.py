@@ -70,7 +70,7 @@ class RegionCheck:
             except BadRequest:
                 pass  # a daemon older than this client: the shipped list decides
             else:
-                return None if reply.get("identity_center") else regions.no_endpoint(region)
+                return None if reply["identity_center"] else regions.no_endpoint(region)
         if any(os.environ.get(name) for name in _OVERRIDES):
             return None  # every region goes to the override endpoint (the emulator)
         return None if region in regions.SSO_REGIONS else regions.no_endpoint(region)
@@ -186,11 +186,11 @@ class SessionQuestions:
         except (ConfigError, AwsUnavailable) as err:
             self._console.say(f"Could not look up the start URL ({err.message}).")
             return None
-        if not reply.get("looked_up"):
+        if not reply["looked_up"]:
             return None  # an AWS access-portal URL, used as written
-        region = reply.get("region")
-        portal = reply.get("start_url")
-        if not isinstance(region, str) or not region:
+        region = reply["region"]
+        portal = reply["start_url"]
+        if not region:
             self._console.say(f"{start_url} leads to {portal}.")
             return None
         self._console.say(f"{start_url} leads to {portal}: using its SSO region {region}.")
