@@ -7,16 +7,35 @@ ssod.client.output.render), timestamps as ``YYYY-MM-DDTHH:MM:SSZ``, never a toke
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile
+from ssod.daemon.aws.credentials import RoleCredentials
+from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, Profile, SsoProfile
 from ssod.daemon.engine.sessions import SessionState
 from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import LoginRequired
 
 if TYPE_CHECKING:
-    from ssod.daemon.engine.broker import ServedProfile
     from ssod.replies import ProfileStatus, SessionStatus
+
+
+class ServedProfile(Protocol):
+    """What the status of a served profile reads (the broker's ``ServedProfile`` fits)."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def creds(self) -> RoleCredentials | None: ...
+
+    @property
+    def last_used(self) -> datetime | None: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    @property
+    def last_error_code(self) -> str | None: ...
 
 
 def session_status(state: SessionState, now: datetime) -> SessionStatus:
