@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ssod.daemon.store import secrets as secretstores
+from ssod.daemon.store import storechoice
 from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.secrets import MemoryStore, Secret
 from ssod.daemon.store.tokencache import Registration, SsoToken, serialize_token
@@ -217,7 +218,7 @@ def test_shared_reads_and_writes_complete_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "kind"), [("shared", type(None)), ("memory", MemoryStore)])
 def test_for_setting(name: secretstores.StoreName, kind: type) -> None:
-    assert isinstance(secretstores.for_setting(name), kind)
+    assert isinstance(storechoice.for_setting(name), kind)
 
 
 def test_the_keychain_store_refuses_where_there_is_no_keychain() -> None:

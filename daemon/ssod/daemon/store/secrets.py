@@ -15,14 +15,11 @@ falls back to another store.
 
 from __future__ import annotations
 
-import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
-
-from ssod.errors import KeyringError
 
 StoreName = Literal["shared", "keyring", "memory"]
 #: The values of ``--token-store`` / ``SSOD_TOKEN_STORE``; the first is the default.
@@ -117,25 +114,3 @@ class MemoryStore(SecretStore):
     def items(self) -> list[StoredSecret]:
         with self._lock:
             return [StoredSecret(kind, key, s) for (kind, key), s in self._items.items()]
-
-
-def os_keyring() -> SecretStore:
-    """The OS keyring of this platform (not opened yet); the library is imported only here."""
-    if sys.platform == "darwin":
-        from ssod.daemon.store.keychain import KeychainStore
-
-        return KeychainStore()
-    from ssod.daemon.store.secretservice import SecretServiceStore
-
-    return SecretServiceStore()
-
-
-def for_setting(name: StoreName) -> SecretStore | None:
-    """The store ``--token-store NAME`` asks for; None for ``shared`` (the cache keeps all)."""
-    if name == "memory":
-        return MemoryStore()
-    if name == "keyring":
-        return os_keyring()
-    if name == "shared":
-        return None
-    raise KeyringError(f"unknown token store {name!r}: use one of {', '.join(STORES)}")
