@@ -371,7 +371,7 @@ class SessionKeeper:
             state.cache_error = err.message
             log.warning("event=cache_unreadable session=%s error=%r", spec.name, err.message)
             return
-        except KeyringError as err:  # the keyring failed (not locked: that is `loaded.locked`)
+        except KeyringError as err:  # what the store did not absorb into `loaded.locked`
             self._secrets_reachable(state, err.message)
             return
         if state.cache_error is not None:  # fixed (or removed): the error is no longer true
