@@ -385,3 +385,22 @@ def test_refreshes_while_locked_are_saved_once_unlocked(
     )
     assert logins(ssod_daemon) == 0
     serves(ssod_daemon)
+
+
+def test_logout_while_locked_removes_the_items_once_unlocked(
+    ssod_daemon: DaemonHarness, secret_service: SecretService
+) -> None:
+    start_keyring(ssod_daemon, secret_service, "--token-store", "keyring")
+    login(ssod_daemon)
+    secret_service.lock()
+    done = ssod_daemon.ssod("logout", "--profile", "dev")
+    assert done.returncode == 0, done.stderr
+    assert not token_file(ssod_daemon).exists()
+    assert "keyring is locked" in ssod_daemon.request(Op.STATUS)["daemon"]["token_store_error"]
+    secret_service.unlock()
+    wait_for(
+        lambda: True if not secret_service.items(session="corp", use="token") else None,
+        "the items of the logged-out session to go",
+        ssod_daemon,
+    )
+    assert secret_service.items(kind="client-secret", use="registration")  # kept, as the CLI's

@@ -202,6 +202,7 @@ class TokenStore:
         self._known: dict[str, SessionSecrets] = {}
         self._pending: dict[str, str] = {}  # key -> session name
         self._registrations: dict[str, Registration] = {}  # not yet in a locked store
+        self._doomed: set[str] = set()  # keys whose items a locked store did not let us remove
         self._lock = threading.RLock()
         #: Why the store cannot be used right now ("the keyring is locked: ..."), for status.
         self.error: str | None = None
@@ -241,9 +242,11 @@ class TokenStore:
         with self._lock:
             token = self.cache.read_token(key)
             store = self.secrets
-            if store is None or token is None:
+            if store is None:
                 return Loaded(token)
             locked = not self._flush()
+            if token is None:
+                return Loaded(None, locked)
             if not is_sealed(token):
                 return Loaded(token, self._seal(key, session, token) or locked)
             secrets = self._known.get(key)
@@ -279,6 +282,7 @@ class TokenStore:
     def _save(self, key: str, session: str, secrets: SessionSecrets) -> bool:
         """Write ``secrets`` to the store; False (kept as pending) if it is locked."""
         assert self.secrets is not None
+        self._doomed.discard(key)  # a login after a logout the store refused: keep its items
         try:
             for kind, item in to_items(secrets, session).items():
                 self.secrets.put(kind, key, item)  # type: ignore[arg-type]
@@ -291,7 +295,16 @@ class TokenStore:
         return True
 
     def _flush(self) -> bool:
-        """Write what a locked store refused before; True when nothing is left pending."""
+        """Do what a locked store refused before; True when nothing is left pending."""
+        assert self.secrets is not None
+        for key in list(self._doomed):
+            try:
+                self.secrets.delete(key)
+            except KeyringError as err:
+                self._locked(err)
+                return False
+            self._doomed.discard(key)
+            log.info("event=keyring_items_removed key=%s", key[:8])
         for key, session in list(self._pending.items()):
             secrets = self._known.get(key)
             if secrets is None:
@@ -342,6 +355,7 @@ class TokenStore:
                     self.secrets.delete(key)
                 except KeyringError as err:
                     self._locked(err)
+                    self._doomed.add(key)  # removed once the store works again
                     log.warning("event=keyring_items_left key=%s", key[:8])
             return self.cache.delete_token(key)
 
