@@ -469,7 +469,10 @@ class TokenStore:
                         client.secret if client else None,
                         refresh.secret if refresh else None,
                     )
-                other.delete(key)
+                try:
+                    other.delete(key)
+                except KeyringError as err:  # restored; the item goes at the next start
+                    log.warning("event=keyring_item_not_removed error=%r", err.message)
             moved += 1
         if moved:
             log.info("event=keyring_items_restored keys=%d store=%s", moved, self.name)
