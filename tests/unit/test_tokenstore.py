@@ -228,3 +228,26 @@ def test_the_keychain_store_refuses_where_there_is_no_keychain() -> None:
 
     with pytest.raises(KeyringError, match=r"keyring|Keychain"):
         KeychainStore().open()
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        (None, {}, "shared"),
+        (None, {"SSOD_TOKEN_STORE": "keyring"}, "keyring"),
+        ("memory", {"SSOD_TOKEN_STORE": "keyring"}, "memory"),  # the flag wins
+        (None, {"SSOD_TOKEN_STORE": "Keyring"}, None),
+        (None, {"SSOD_TOKEN_STORE": "file"}, None),
+    ],
+)
+def test_the_token_store_setting(
+    flag: str | None, env: dict[str, str], expected: str | None
+) -> None:
+    from ssod.daemon.settings import Settings
+    from ssod.errors import BadRequest
+
+    if expected is None:
+        with pytest.raises(BadRequest, match="SSOD_TOKEN_STORE"):
+            Settings.from_environment(token_store=flag, environ=env)
+        return
+    assert Settings.from_environment(token_store=flag, environ=env).token_store == expected
