@@ -16,7 +16,9 @@ tests/cli/test_configure.py (through a pseudo-terminal), the container examples 
 engine (none on the test machines; the same env files are used by real clients in a network
 namespace by tests/network/test_bridged.py), the ssh examples a remote host
 (tests/network/test_ssh.py runs them against a real sshd in a namespace), the IMDS example is
-tests/interop/test_imds.py, and the emulator example is tests/emulator/test_cli_and_api.py.
+tests/interop/test_imds.py, the keyring example needs a Secret Service
+(tests/keyring_store/test_token_store.py runs one), and the emulator example is
+tests/emulator/test_cli_and_api.py.
 """
 
 from __future__ import annotations
