@@ -96,7 +96,7 @@ def serves(harness: DaemonHarness, profile: str = "dev") -> None:
 
 
 def logins(harness: DaemonHarness) -> int:
-    """Device-code logins the emulator has seen."""
+    """Device-code CreateToken calls (polls included) since the emulator's counters were reset."""
     return harness.emulator.calls().get("CreateToken:device_code", 0)
 
 
@@ -404,3 +404,18 @@ def test_logout_while_locked_removes_the_items_once_unlocked(
         ssod_daemon,
     )
     assert secret_service.items(kind="client-secret", use="registration")  # kept, as the CLI's
+
+
+def test_switching_from_keyring_to_memory_takes_the_items_along(
+    ssod_daemon: DaemonHarness, secret_service: SecretService
+) -> None:
+    start_keyring(ssod_daemon, secret_service, "--token-store", "keyring")
+    login(ssod_daemon)
+    ssod_daemon.stop()
+    ssod_daemon.emulator.reset_calls()
+    start_keyring(ssod_daemon, secret_service, "--token-store", "memory")
+    assert secret_service.items() == []  # nothing long-lived persisted any more
+    assert secrets_on_disk(ssod_daemon) == []
+    assert session(ssod_daemon)["refreshable"] is True  # and nothing lost while it runs
+    serves(ssod_daemon)
+    assert logins(ssod_daemon) == 0
