@@ -7,15 +7,13 @@ ssod.client.output.render), timestamps as ``YYYY-MM-DDTHH:MM:SSZ``, never a toke
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile
+from ssod.daemon.engine.served import ServedProfile
 from ssod.daemon.engine.sessions import SessionState
 from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import LoginRequired
-
-if TYPE_CHECKING:
-    from ssod.daemon.engine.broker import ServedProfile
 
 
 def session_status(state: SessionState, now: datetime) -> dict[str, Any]:
