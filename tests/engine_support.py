@@ -3,8 +3,8 @@
 ``FakeClock`` implements ssod's ``Clock`` seam with virtual time: ``now`` and ``monotonic``
 move only when the test moves them, and every ``sleep``/``wait`` of the engine's loops waits for
 virtual time to reach its deadline. ``Settler`` knows when the event loop has nothing left to
-do before time must move: every job the engine hands to a thread (cache reads and writes, on
-the real ``TokenCacheDir``) goes through an executor that counts them. ``walk`` and
+do before time must move: it follows every job the engine hands to a thread (cache reads and
+writes, on the real ``TokenCacheDir``) until its result is back in the loop. ``walk`` and
 ``walk_until`` then move time from one sleeper's deadline to the next, so hours of token
 lifetimes pass in milliseconds, in the order a real clock would give.
 
@@ -21,7 +21,6 @@ import heapq
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,42 +89,42 @@ class FakeClock:
         self._elapsed = max(self._elapsed, elapsed)
 
 
-class CountingExecutor(ThreadPoolExecutor):
-    """The loop's default executor, counting the jobs it has not finished."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=4, thread_name_prefix="engine-test")
-        self.jobs: set[Future[Any]] = set()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        job = super().submit(fn, *args, **kwargs)
-        self.jobs.add(job)
-        return job
-
-    def busy(self) -> list[Future[Any]]:
-        self.jobs = {job for job in self.jobs if not job.done()}
-        return list(self.jobs)
-
-
 #: Loop turns that let a chain of ready callbacks run to its end (each await of a done future,
 #: queue or lock takes one turn); far more than any chain in the engine.
 _TURNS = 100
 
 
 class Settler:
-    """Runs the loop until every task waits on virtual time or on the test."""
+    """Runs the loop until every task waits on virtual time or on the test.
 
-    def __init__(self, executor: CountingExecutor) -> None:
-        self._executor = executor
+    Jobs the engine hands to threads (``asyncio.to_thread``: the cache files) are followed
+    through the loop's ``run_in_executor``: a job counts as finished once its result has reached
+    the loop, so the task awaiting it is ready to run by then.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._jobs: set[asyncio.Future[Any]] = set()
+        self._run_in_executor = loop.run_in_executor
+
+        def followed(executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+            job = self._run_in_executor(executor, func, *args)
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
+            return job
+
+        loop.run_in_executor = followed  # type: ignore[method-assign,assignment]
+
+    def close(self) -> None:
+        del self._loop.run_in_executor  # the loop's own method again
 
     async def settle(self) -> None:
         while True:
             for _ in range(_TURNS):
                 await asyncio.sleep(0)
-            busy = self._executor.busy()
-            if not busy:
+            if not self._jobs:
                 return
-            await asyncio.wait([asyncio.wrap_future(job) for job in busy])
+            await asyncio.wait(list(self._jobs))
 
 
 @dataclass

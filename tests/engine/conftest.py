@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_support import CountingExecutor, Engine, FakeAws, FakeClock, Notes, Settler
+from engine_support import Engine, FakeAws, FakeClock, Notes, Settler
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.store.cachefiles import TokenCacheDir
@@ -17,10 +17,9 @@ from ssod.daemon.store.cachefiles import TokenCacheDir
 
 @pytest.fixture
 async def engine() -> AsyncIterator[Engine]:
-    executor = CountingExecutor()
-    asyncio.get_running_loop().set_default_executor(executor)
-    yield Engine(FakeClock(), Settler(executor))
-    executor.shutdown(wait=True)
+    settler = Settler(asyncio.get_running_loop())
+    yield Engine(FakeClock(), settler)
+    settler.close()
 
 
 @pytest.fixture
