@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine_support import CONFIG, Engine, FakeAws, load_config, seed_token
 from ssod.daemon.engine.broker import Broker
+from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import token_cache_key
 from ssod.errors import AwsUnavailable
@@ -98,13 +99,19 @@ async def test_a_profile_removed_while_its_fetch_is_in_flight_leaves_no_refresh_
 ) -> None:
     """The review's bug: the fetch finished after the reload and started a refresh task for a
     profile no longer served; ``close()`` did not know it, and it called AWS ~40 minutes on."""
-    await _ready(engine, cache, broker, tmp_path)
+    seed_token(cache, KEY, engine.clock, left=timedelta(hours=8))
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    config = ConfigKeeper(path, broker, before_read=lambda: None)
+    await config.reload()
     answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
     aws.queue("get_role_credentials", answer)
     ask = asyncio.create_task(broker.credentials("prod"))
     await engine.settle()
     assert aws.count("get_role_credentials") == 1
-    await broker.apply(load_config(tmp_path, ONLY_DEV, "config-without-prod"))
+    path.write_text(ONLY_DEV)  # the user removes the profile; the watcher has us reload
+    await config.reload()
+    assert config.info()["profiles"] == 1
     answer.set_result(aws.creds("222222222222"))
     got = await ask  # the request in flight is still answered
     assert got.account_id == "222222222222"
