@@ -221,7 +221,7 @@ class Broker:
         return creds
 
     async def _role_credentials(self, profile: SsoProfile, key: str) -> RoleCredentials:
-        region = self._session_state(key).spec.region
+        region = self.session_state(key).spec.region
 
         async def fetch(access_token: str) -> RoleCredentials:
             return await self._aws.get_role_credentials(
@@ -247,12 +247,6 @@ class Broker:
             external_id=profile.external_id,
         )
 
-    def _session_state(self, key: str) -> SessionState:
-        state = self.sessions.get(key)
-        if state is None:
-            raise LoginRequired("the profile's SSO session is not configured")
-        return state
-
     # -- sessions by name ------------------------------------------------------------------
 
     def session_key_for(self, *, sso_session: str | None = None, profile: str | None = None) -> str:
@@ -271,7 +265,10 @@ class Broker:
 
     def session_state(self, key: str) -> SessionState:
         """The configured session ``key``; LoginRequired if there is none."""
-        return self._session_state(key)
+        state = self.sessions.get(key)
+        if state is None:
+            raise LoginRequired("the profile's SSO session is not configured")
+        return state
 
     # -- status --------------------------------------------------------------------------
 
