@@ -137,3 +137,25 @@ async def test_close_stops_every_background_task(
     assert engine.clock.sleepers() == 0
     await engine.walk(timedelta(hours=9))
     assert len(aws.calls) == 2
+
+
+async def test_a_role_chain_assumes_its_role_with_the_source_profiles_credentials(
+    engine: Engine, aws: FakeAws, cache: TokenCacheDir, broker: Broker, tmp_path: Path
+) -> None:
+    seed_token(cache, KEY, engine.clock, left=timedelta(hours=8))
+    chained = CONFIG + (
+        "\n[profile deploy]\nsource_profile = dev\n"
+        "role_arn = arn:aws:iam::333333333333:role/Deploy\nrole_session_name = ci\n"
+    )
+    await broker.apply(load_config(tmp_path, chained))
+    aws.queue("get_role_credentials", aws.creds())
+    aws.queue("assume_role", aws.creds("333333333333"))
+    got = await asyncio.gather(*(broker.credentials("deploy") for _ in range(50)))
+    assert {c.account_id for c in got} == {"333333333333"}
+    assert aws.count("get_role_credentials") == 1 and aws.count("assume_role") == 1
+    source = broker.held("dev")
+    assert source is not None
+    call = aws.args("assume_role")[0]
+    assert call["source"] == source.access_key_id
+    assert call["role_arn"] == "arn:aws:iam::333333333333:role/Deploy"
+    assert call["region"] == "eu-west-1"  # no region of its own: its root profile's

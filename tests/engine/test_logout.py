@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -94,3 +95,30 @@ async def test_roles_are_listed_with_a_token_the_portal_rejected_refreshed_once(
     ]
     assert [a["access_token"] for a in aws.args("list_accounts")] == ["access-1", "access-2"]
     assert aws.args("list_account_roles")[0]["access_token"] == "access-2"
+
+
+async def test_credentials_in_flight_during_a_logout_are_not_served_after_it(
+    engine: Engine, aws: FakeAws, cache: TokenCacheDir, broker: Broker, tmp_path: Path
+) -> None:
+    seed_token(cache, KEY, engine.clock, left=timedelta(hours=8))
+    await broker.apply(load_config(tmp_path))
+    answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    aws.queue("get_role_credentials", answer)
+    ask = asyncio.create_task(broker.credentials("dev"))
+    await engine.settle()
+    logout = Logout(
+        aws,
+        cache,
+        CliCacheDir(tmp_path / "cli-cache"),
+        broker,
+        LoginManager(aws, cache, broker.sessions, engine.clock),
+        engine.clock,
+    )
+    aws.queue("logout", None)
+    await logout.log_out(KEY)
+    answer.set_result(aws.creds())
+    await ask  # asked before the logout: answered
+    await engine.settle()
+    assert broker.held("dev") is None
+    await engine.walk(timedelta(hours=3))
+    assert aws.count("get_role_credentials") == 1

@@ -99,6 +99,7 @@ class Broker:
     def _drop(self, served: ServedProfile) -> None:
         self._refresher.stop(served)
         served.creds = None
+        served.epoch += 1
 
     async def close(self) -> None:
         """Stop every background task: refreshes, fetches, session keepers."""
@@ -198,15 +199,21 @@ class Broker:
 
     async def _fetch(self, served: ServedProfile) -> RoleCredentials:
         profile = served.profile
+        epoch = served.epoch
         try:
             if isinstance(profile, ChainedProfile):
                 creds = await self._assume(profile)
             else:
                 creds = await self._role_credentials(profile, served.session_key)
         except SsodError as err:
-            served.last_error = err.message
-            served.last_error_code = err.code
+            if served.epoch == epoch:
+                served.last_error = err.message
+                served.last_error_code = err.code
             raise
+        if served.epoch != epoch:
+            # Dropped meanwhile (logged out, removed from the config): answer who asked before,
+            # but keep nothing, or a logout would be followed by an hour of its credentials.
+            return creds
         served.creds = creds
         served.issued_at = self._clock.now()
         served.fetches += 1

@@ -36,3 +36,6 @@ class ServedProfile:
     #: No longer served (a reload removed or changed the profile, or the broker closed): a fetch
     #: still in flight for it answers its waiters, but nothing is refreshed for it any more.
     retired: bool = False
+    #: Bumped whenever the credentials are dropped (a logout, a reload, shutdown): a fetch that
+    #: began before still answers its waiters, but what it got is not kept or refreshed.
+    epoch: int = 0
