@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 from collections.abc import Awaitable, Callable
 
 from ssod import paths
@@ -44,6 +42,7 @@ from ssod.daemon.host.runtime import (
     fast_socket_path,
     prepare_runtime_dir,
 )
+from ssod.daemon.host.sdnotify import sd_notify
 from ssod.daemon.serve.dispatch import Dispatcher, Parts
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.fastipc import FastServer
@@ -278,14 +277,3 @@ class Rerun:
                 log.exception("event=internal_error job=%r", getattr(self._job, "__name__", "?"))
             if not self._again:
                 return
-
-
-def sd_notify(message: bytes) -> None:
-    """Tell systemd about our state when started as a Type=notify unit; no-op otherwise."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    target = "\0" + address[1:] if address.startswith("@") else address
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(target)
-        sock.sendall(message)
