@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ssod import paths
+from ssod import atomicfile, paths
 from ssod.daemon.store import cachefiles
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
 from ssod.daemon.store.tokencache import (
@@ -149,7 +149,7 @@ def test_fifo_and_directory_do_not_hang(tmp_path: Path, monkeypatch: pytest.Monk
         cache.read_token(other)
     with pytest.raises(CacheError, match="cannot write"):
         cache.write_token(other, TOKEN)
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(cachefiles.TEMP_PREFIX)]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(atomicfile.TEMP_PREFIX)]
     assert leftovers == []
 
 

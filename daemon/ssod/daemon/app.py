@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ssod import paths
+from ssod.atomicfile import ensure_private_dir
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
 from ssod.daemon.config import awsconfig
@@ -50,12 +51,7 @@ from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.serve.ipc import IpcServer
 from ssod.daemon.settings import Settings
 from ssod.daemon.store import ecstoken
-from ssod.daemon.store.cachefiles import (
-    CliCacheDir,
-    TokenCacheDir,
-    ensure_private_dir,
-    remove_stale_temp_files,
-)
+from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir, remove_stale_temp_files
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import CacheError, ConfigError

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ssod import atomicfile
 from ssod.client.ipc import IpcClient
 from ssod.errors import DaemonUnavailable
 from ssod.wire import Op
@@ -89,9 +90,7 @@ def write_config(home: Path, text: str = STANDARD_CONFIG) -> Path:
     """Write ``~/.aws/config`` in ``home`` atomically (as an editor that saves by rename)."""
     path = home / ".aws" / "config"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomicfile.write(path, text.encode("utf-8"), mode=0o644)
     return path
 
 
