@@ -207,3 +207,23 @@ def test_writers_that_used_a_predictable_temp_name_no_longer_follow_a_link_there
     assert victim.read_bytes() == OLD
     assert target.read_bytes() == NEW
     assert mode(target) == 0o600
+
+
+_OTHER_WRITES = (
+    *("os.replace(", "os.rename(", "mkstemp(", "NamedTemporaryFile("),
+    *(".write_text(", ".write_bytes(", ".replace(path)"),
+)
+#: Moves that write no data: an unreadable scoped-token file set aside, never overwritten.
+_ALLOWED = {("daemon/ssod/daemon/store/scopedstore.py", "os.replace(")}
+
+
+def test_no_module_writes_a_file_but_atomicfile() -> None:
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for source in sorted([*root.glob("client/ssod/**/*.py"), *root.glob("daemon/ssod/**/*.py")]):
+        rel = source.relative_to(root).as_posix()
+        if rel == "client/ssod/atomicfile.py":
+            continue
+        text = source.read_text()
+        found += [(rel, w) for w in _OTHER_WRITES if w in text and (rel, w) not in _ALLOWED]
+    assert found == []
