@@ -19,16 +19,18 @@ import pytest
 from ssod import errors
 from ssod.daemon.engine.model import RoleCredentials
 from ssod.daemon.serve.ecs import (
-    CODE_FORBIDDEN,
-    CODE_METHOD_NOT_ALLOWED,
-    CODE_NOT_FOUND,
-    CODE_UNAUTHORIZED,
     DEFAULT_ECS_PORT,
     ECS_HOST,
     HEALTH_PATH,
     MAX_PROFILE_LENGTH,
     EcsServer,
     credentials_path,
+)
+from ssod.daemon.serve.http.replies import (
+    CODE_FORBIDDEN,
+    CODE_METHOD_NOT_ALLOWED,
+    CODE_NOT_FOUND,
+    CODE_UNAUTHORIZED,
 )
 from ssod.daemon.store import ecstoken
 from ssod.version import __version__
