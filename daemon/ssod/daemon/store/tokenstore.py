@@ -219,6 +219,22 @@ class TokenStore:
         if self.secrets is not None:
             self.secrets.open()
 
+    def prepare(self, leftover: Callable[[], SecretStore | None]) -> None:
+        """At start: open the store (``KeyringError`` if it cannot be used), take over what an
+        earlier ``keyring`` run left in the OS keyring (``leftover``, unless this is that run),
+        and seal the registration files other tools wrote meanwhile."""
+        self.open()
+        log.info("event=token_store name=%s where=%r", self.name, self.where)
+        if self.name != "keyring":
+            other = leftover()
+            if other is not None:
+                try:
+                    self.restore(other)
+                finally:
+                    other.close()
+        if self.secrets is not None:
+            self.seal_registrations()
+
     def close(self) -> None:
         """Release the secret store."""
         if self.secrets is not None:
