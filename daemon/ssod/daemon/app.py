@@ -2,10 +2,12 @@
 
 It owns no state of the daemon's own: the broker owns credentials and sessions, the
 ``ConfigKeeper`` the configuration in service, the ``EcsTokenKeeper`` the ECS token, the
+``TokenStore`` where refresh tokens and client secrets live (``--token-store``), the
 ``StatusView`` what status shows, and the ``Dispatcher`` maps IPC operations onto them.
 
 Start order: runtime directory and single-instance lock, ECS token and scoped tokens (those of
-ended processes dropped), config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
+ended processes dropped), the token store (a keyring that cannot be reached stops the start),
+config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
 sweep, then ``READY=1`` to systemd. Stop order is the
 reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
 close AWS clients, remove the socket. SIGHUP reloads the config. A config that stops parsing
@@ -78,14 +80,13 @@ class Daemon:
             storechoice.for_setting(settings.token_store),
             retry=settings.keyring_retry,
         )
-        cache = self.tokens
-        self.broker = Broker(self.aws, cache, self.clock, settings.policy, self.notifier)
+        self.broker = Broker(self.aws, self.tokens, self.clock, settings.policy, self.notifier)
         self.config = ConfigKeeper(
             settings.config_file, self.broker, before_read=self._follow_config
         )
         self.logins = LoginManager(
             self.aws,
-            cache,
+            self.tokens,
             self.broker.sessions,
             self.clock,
             region_changed=self.config.save_sso_region,
@@ -118,7 +119,7 @@ class Daemon:
                 logins=self.logins,
                 logout=Logout(
                     self.aws,
-                    cache,
+                    self.tokens,
                     CliCacheDir(settings.cli_cache_dir),
                     self.broker,
                     self.logins,
