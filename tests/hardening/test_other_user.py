@@ -1,0 +1,90 @@
+"""What another local user can do to ssod, tried as that user: a real second uid.
+
+Each test creates a throwaway account (``other_user``, tests/otheruser.py; root only, skips
+otherwise) and runs the attacker as its uid beside a real daemon of ours.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from cli_support import NO_BROWSER
+from harness import DaemonHarness
+from otheruser import OtherUser
+
+#: The attacker of issue 19: read every process's argv until a console link shows up, then
+#: follow it at once (no redirects), and say what it got.
+_CMDLINE_SNOOPER = """
+link = None
+deadline = time.monotonic() + 30
+while link is None and time.monotonic() < deadline:
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                args = f.read().split(b'\\0')
+        except OSError:
+            continue
+        for arg in args:
+            if arg.startswith(b'http://127.0.0.1:') and b'/console/' in arg:
+                link = arg.decode()
+    time.sleep(0.002)
+if link is None:
+    print(json.dumps({'status': None})); sys.exit(0)
+host, _, path = link[len('http://'):].partition('/')
+conn = http.client.HTTPConnection(host, timeout=10)
+conn.request('GET', '/' + path)
+resp = conn.getresponse()
+print(json.dumps({'status': resp.status, 'location': resp.getheader('Location')}))
+"""
+
+
+def _slow_browser(directory: Path) -> tuple[str, Path, Path]:
+    """A BROWSER that keeps its URL in its argv and follows it only once ``go`` exists."""
+    go, result, program = directory / "go", directory / "browser.json", directory / "browser"
+    program.write_text(
+        f"#!{sys.executable}\n"
+        "import http.client, json, os, sys, time\n"
+        "deadline = time.monotonic() + 60\n"
+        f"while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.02)\n"
+        "host, _, path = sys.argv[1][len('http://'):].partition('/')\n"
+        "conn = http.client.HTTPConnection(host, timeout=10)\n"
+        "conn.request('GET', '/' + path)\n"
+        "resp = conn.getresponse()\n"
+        f"with open({str(result)!r}, 'w') as f:\n"
+        "    json.dump({'status': resp.status, 'location': resp.getheader('Location')}, f)\n"
+    )
+    program.chmod(0o755)
+    return str(program), go, result
+
+
+def test_another_user_reading_the_browsers_argv_cannot_use_the_console_link(
+    ssod_daemon: DaemonHarness, other_user: OtherUser, tmp_path: Path
+) -> None:
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    browser, go, result = _slow_browser(tmp_path)
+    snooper = other_user.popen(_CMDLINE_SNOOPER)
+    try:
+        out = ssod_daemon.ssod(
+            "console", "--profile", "dev", env={**NO_BROWSER, "BROWSER": browser}
+        )
+        assert out.returncode == 0, out.stderr
+        stolen, errors = snooper.communicate(timeout=60)
+    finally:
+        snooper.kill()
+        go.touch()
+    # The other user saw the link in the browser's argv and followed it first: refused.
+    assert json.loads(stolen) == {"status": 403, "location": None}, errors
+    # The owner's browser, a second late, still lands on the sign-in URL.
+    from cli_support import wait_until
+
+    wait_until(result.exists, 30, "the browser to follow its link")
+    got = json.loads(result.read_text())
+    assert got["status"] == 302
+    assert got["location"].startswith(f"{ssod_daemon.emulator.url}/federation?Action=login&")
+    assert "event=console_link_refused reason=other_user" in ssod_daemon.log()
