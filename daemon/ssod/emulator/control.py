@@ -7,6 +7,7 @@ POST   /_emulator/approve         {"user_code"?, "user"?}  -> {"approved": n}
 POST   /_emulator/deny            {"user_code"?}           -> {"denied": n}
 GET    /_emulator/faults          POST (a rule or a list of rules)   DELETE
 POST   /_emulator/revoke          {"access_token"? | "refresh_token"?, "end_session"?}
+POST   /_emulator/forget-clients                           -> {"forgotten": n}
 GET    /_emulator/settings        POST {setting: value, ...} -> all settings
 POST   /_emulator/clock           {"advance": seconds}     -> {"now": epoch}
 """
@@ -37,6 +38,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/faults", _add_faults)
     r.add_delete(f"{PREFIX}/faults", _clear_faults)
     r.add_post(f"{PREFIX}/revoke", _revoke)
+    r.add_post(f"{PREFIX}/forget-clients", _forget_clients)
     r.add_get(f"{PREFIX}/settings", _settings)
     r.add_post(f"{PREFIX}/settings", _change_settings)
     r.add_post(f"{PREFIX}/clock", _clock)
@@ -133,6 +135,10 @@ async def _revoke(request: web.Request) -> web.StreamResponse:
         end=bool(data.get("end_session", False)),
     )
     return web.json_response({"revoked": count})
+
+
+async def _forget_clients(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"forgotten": request.app[STATE].forget_clients()})
 
 
 async def _settings(request: web.Request) -> web.StreamResponse:
