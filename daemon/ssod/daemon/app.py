@@ -192,6 +192,7 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await self.imds.stop()
         await self.logins.close()
+        await self.scoped.flush()
         await self.console_links.close()
         await self.broker.wait_idle()
         await self.broker.close()
@@ -358,6 +359,7 @@ class Daemon:
                 "imds_url": self.imds.base_url if self.imds is not None else None,
                 "imds_profile": self.imds.profile if self.imds is not None else None,
                 "tokens_error": self.scoped.error,
+                "tokens_unsaved": self.scoped.unsaved,
                 "ipc": self.settings.ipc_endpoint,
                 "config_file": str(self.settings.config_file),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,

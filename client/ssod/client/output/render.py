@@ -9,7 +9,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
               ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
-              scoped-token file could not be read)
+              scoped-token file could not be read), tokens_unsaved (why a revocation is not
+              in that file yet)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -46,6 +47,7 @@ DAEMON_KEYS = (
     "imds_url",
     "imds_profile",
     "tokens_error",
+    "tokens_unsaved",
 )
 SESSION_KEYS = (
     "name",
@@ -215,6 +217,9 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
         out.append(paint(f"  ECS token     {d['ecs_token_error']}", "red", color))
     if d["tokens_error"]:
         out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
+    if d["tokens_unsaved"]:
+        unsaved = f"revocation not saved yet ({d['tokens_unsaved']}); retrying"
+        out.append(paint(f"  tokens        {unsaved}", "red", color))
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")
