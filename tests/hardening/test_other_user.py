@@ -7,12 +7,14 @@ otherwise) and runs the attacker as its uid beside a real daemon of ours.
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from pathlib import Path
 
 from cli_support import NO_BROWSER
 from harness import DaemonHarness
 from otheruser import OtherUser
+from ssod.wire import Op, Request, encode_request
 
 #: The attacker of issue 19: read every process's argv until a console link shows up, then
 #: follow it at once (no redirects), and say what it got.
@@ -88,3 +90,38 @@ def test_another_user_reading_the_browsers_argv_cannot_use_the_console_link(
     assert got["status"] == 302
     assert got["location"].startswith(f"{ssod_daemon.emulator.url}/federation?Action=login&")
     assert "event=console_link_refused reason=other_user" in ssod_daemon.log()
+
+
+#: Another user's ZeroMQ client: one status request on the daemon's IPC socket, then up to
+#: ``wait`` seconds for any answer.
+_IPC_CLIENT = """
+sock = zmq.Context().socket(zmq.DEALER)
+sock.setsockopt(zmq.LINGER, 0)
+sock.connect(ENDPOINT)
+sock.send(REQUEST)
+print('answered' if sock.poll(WAIT * 1000) else 'nothing')
+"""
+
+
+def test_another_user_gets_no_answer_on_the_ipc_socket(
+    ssod_daemon: DaemonHarness, other_user: OtherUser
+) -> None:
+    ssod_daemon.start()
+    ipc = ssod_daemon.runtime / "ipc"
+    # Open the way on purpose (the 0700 directory and the 0600 socket stop a stranger first),
+    # as happens once a runtime directory is opened later, to prove the daemon's own check.
+    parent_mode = ssod_daemon.runtime.parent.stat().st_mode
+    ssod_daemon.runtime.parent.chmod(0o711)
+    ssod_daemon.runtime.chmod(0o711)
+    ipc.chmod(0o666)
+    request = encode_request(Request(id="0123456789abcdef", op=Op.STATUS))
+    preamble = f"ENDPOINT = {ssod_daemon.endpoint!r}\nREQUEST = {request!r}\nWAIT = 3\n"
+    try:
+        stranger = other_user.python(preamble + _IPC_CLIENT)
+    finally:
+        ssod_daemon.runtime.chmod(0o700)
+        ssod_daemon.runtime.parent.chmod(stat.S_IMODE(parent_mode))
+        ipc.chmod(0o600)
+    assert stranger.stdout.strip() == "nothing", stranger.stderr
+    # The owner is still served.
+    assert ssod_daemon.request(Op.STATUS)["daemon"]["pid"] == ssod_daemon.pid

@@ -40,6 +40,7 @@ from ssod.daemon.store.tokencache import (
     serialize_token,
 )
 from ssod.errors import CacheError, TokenCacheError
+from ssod.privatedir import make_private_dirs
 
 #: Hidden, empty and not `.json`: `aws sso logout` json-loads every file and skips failures.
 LOCK_FILE_NAME = ".ssod.lock"
@@ -61,16 +62,9 @@ def _check_key(key: str) -> None:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` as 0700 if missing; an existing directory keeps its mode."""
-    if path.is_dir():
-        return
-    # Parents get the default mode, as the CLI's os.makedirs gives them.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; this one is ours
+    """Create ``path`` (and ``~/.aws``, ``~/.aws/sso`` on the way) 0700 if missing; an
+    existing directory keeps its mode."""
+    make_private_dirs(path)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from ssod.errors import CacheError
+from ssod.privatedir import make_private_dirs
 
 #: 32 random bytes: 256 bits, 43 base64url characters.
 TOKEN_BYTES = 32
@@ -106,10 +107,7 @@ def _check_safe(path: Path, st: os.stat_result) -> None:
 
 
 def _ensure_parent(parent: Path) -> None:
-    if parent.is_dir():
-        return
-    parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    os.chmod(parent, 0o700)  # mkdir's mode is masked by the umask
+    make_private_dirs(parent)  # ~/.local and ~/.local/state too, when they are new
 
 
 def _write(path: Path, token: str, *, replace: bool) -> None:
