@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cli_support import NO_BROWSER
+from hardening.support import ecs_get
 from harness import DaemonHarness
 from otheruser import OtherUser
 from ssod.wire import Op, Request, encode_request
@@ -125,3 +126,68 @@ def test_another_user_gets_no_answer_on_the_ipc_socket(
     assert stranger.stdout.strip() == "nothing", stranger.stderr
     # The owner is still served.
     assert ssod_daemon.request(Op.STATUS)["daemon"]["pid"] == ssod_daemon.pid
+
+
+#: The starving attacker of issue 19: up to 300 connections to the ECS port, topped up all the
+#: time, each sending a cheap refused request (``/health`` with a wrong Host, no token) every
+#: 2 s. Prints ``holding`` once it has filled the server.
+_STARVER = """
+bad = f'GET /health HTTP/1.1\\r\\nHost: evil.example:{PORT}\\r\\n\\r\\n'.encode()
+socks, next_send, said = [], time.monotonic(), False
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    alive = []
+    for s in socks:
+        try:
+            if s.recv(65536) == b'':
+                s.close()
+                continue
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            continue
+        alive.append(s)
+    socks = alive
+    for _ in range(min(50, 300 - len(socks))):
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect(('127.0.0.1', PORT))
+        except OSError:
+            s.close()
+            break
+        s.setblocking(False)
+        socks.append(s)
+    if time.monotonic() >= next_send:
+        next_send += 2
+        for s in socks:
+            try:
+                s.send(bad)
+            except OSError:
+                pass
+    if not said and len(socks) >= 256:
+        print('holding', flush=True)
+        said = True
+    time.sleep(0.05)
+"""
+
+
+def test_another_user_holding_every_connection_cannot_starve_the_owner(
+    ssod_daemon: DaemonHarness, other_user: OtherUser
+) -> None:
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    endpoint = ssod_daemon.request(Op.ENDPOINT)
+    port = int(endpoint["url"].rsplit(":", 1)[1])
+    attacker = other_user.popen(f"PORT = {port}\n" + _STARVER)
+    try:
+        assert attacker.stdout is not None
+        assert attacker.stdout.readline().strip() == "holding", attacker.stderr
+        # The owner's SDK requests, one connection each, all while the attack goes on.
+        statuses = [ecs_get(endpoint, "dev")[0] for _ in range(20)]
+        assert attacker.poll() is None, "the attack must still be running"
+    finally:
+        attacker.kill()
+        attacker.communicate(timeout=30)
+    assert statuses == [200] * 20

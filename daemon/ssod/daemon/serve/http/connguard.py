@@ -1,8 +1,14 @@
-"""A guard in front of the ECS endpoint's aiohttp protocol: a connection cap and head deadlines.
+"""A guard in front of the endpoints' aiohttp protocol: a connection cap and head deadlines.
 
-Owns only connection-level limits against hostile local clients: connections beyond the cap
-are reset at once, and every request head must arrive within a deadline (slowloris). It knows
-nothing about HTTP beyond the blank line that ends a request head, and never reads a header.
+Owns only connection-level limits against hostile local clients: every request head must
+arrive within a deadline (slowloris), and the connections are capped. Loopback is shared with
+every local user, so a full server first makes room by evicting a connection that never
+presented a valid token and has no request in progress, the one idle longest; only when every
+connection is trusted or busy is a new one reset. Another user holding every slot with cheap
+refused requests therefore cannot keep the owner's SDKs out (``Listeners`` closes a connection
+after a refused request, and tells the guard which connections were authorized and which are
+busy). It knows nothing about HTTP beyond the blank line that ends a request head, and never
+reads a header.
 """
 
 from __future__ import annotations
@@ -15,12 +21,46 @@ _HEAD_END: Final = b"\r\n\r\n"
 
 
 class ConnectionCount:
-    """The open-connection tally shared by one server's guards."""
+    """The open connections of one server's guards: how many, and which may be evicted."""
 
-    __slots__ = ("open",)
+    __slots__ = ("_guards", "open")
 
     def __init__(self) -> None:
         self.open = 0
+        self._guards: dict[asyncio.BaseTransport, ConnectionGuard] = {}
+
+    def admit(self, transport: asyncio.BaseTransport, guard: ConnectionGuard, limit: int) -> bool:
+        """Count a new connection, evicting one to make room if need be; False: no room."""
+        if self.open >= limit and not self.evict_one():
+            return False
+        self.open += 1
+        self._guards[transport] = guard
+        return True
+
+    def release(self, transport: asyncio.BaseTransport) -> None:
+        """A counted connection is gone."""
+        self.open -= 1
+        self._guards.pop(transport, None)
+
+    def trust(self, transport: asyncio.BaseTransport | None) -> None:
+        """The connection on ``transport`` presented a valid credential: never evict it."""
+        guard = self._guards.get(transport) if transport is not None else None
+        if guard is not None:
+            guard.trusted = True
+
+    def busy(self, transport: asyncio.BaseTransport | None, busy: bool) -> None:
+        """A request on ``transport`` is being handled (True) or was answered (False)."""
+        guard = self._guards.get(transport) if transport is not None else None
+        if guard is not None:
+            guard.busy = busy
+
+    def evict_one(self) -> bool:
+        """Abort the untrusted, idle connection idle longest; False when there is none."""
+        idle = [g for g in self._guards.values() if not g.trusted and not g.busy]
+        if not idle:
+            return False
+        min(idle, key=lambda g: g.last_active).evict()
+        return True
 
 
 class ConnectionGuard(asyncio.Protocol):
@@ -43,6 +83,9 @@ class ConnectionGuard(asyncio.Protocol):
         "_timeout",
         "_timer",
         "_transport",
+        "busy",
+        "last_active",
+        "trusted",
     )
 
     def __init__(
@@ -62,15 +105,18 @@ class ConnectionGuard(asyncio.Protocol):
         self._deadline = 0.0
         self._tail = b""
         self._loop = asyncio.get_running_loop()
+        self.trusted = False
+        self.busy = False
+        self.last_active = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        if self._count.open >= self._limit:
+        if not self._count.admit(transport, self, self._limit):
             transport.abort()
             return
-        self._count.open += 1
         self._transport = transport
-        self._deadline = self._loop.time() + self._timeout
+        self.last_active = self._loop.time()
+        self._deadline = self.last_active + self._timeout
         self._timer = self._loop.call_at(self._deadline, self._expire)
         self._inner = self._factory()
         self._inner.connection_made(transport)
@@ -84,7 +130,21 @@ class ConnectionGuard(asyncio.Protocol):
         self._timer = None
         self._transport.abort()  # abort, not close: a client that never reads must not pin us
 
+    def evict(self) -> None:
+        """Give this connection's slot up now and reset it."""
+        transport = self._transport
+        if transport is None:
+            return
+        self._release()
+        transport.abort()
+
+    def _release(self) -> None:
+        if self._transport is not None:
+            self._count.release(self._transport)
+            self._transport = None
+
     def data_received(self, data: bytes) -> None:
+        self.last_active = self._loop.time()
         if _HEAD_END in data or _HEAD_END in self._tail + data[:3]:
             self._deadline = self._loop.time() + self._timeout
         self._tail = data[-3:]
@@ -105,8 +165,7 @@ class ConnectionGuard(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._inner is None:
             return
-        self._count.open -= 1
-        self._transport = None
+        self._release()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

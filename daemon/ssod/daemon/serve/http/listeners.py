@@ -4,12 +4,18 @@ Owns aiohttp's low-level server (each endpoint routes by itself: an Application'
 middleware chain cost about a tenth of the ECS hot path's CPU), the settings both HTTP
 endpoints share (line and header sizes, no lingering for bodies, keep-alive bounded by the head
 deadline), the ``ConnectionGuard`` in front of every connection (one connection cap across all
-addresses, head deadlines), and binding: required addresses (loopback) bind at start or the
+addresses, head deadlines, eviction of idle connections never authorized when full), and
+binding: required addresses (loopback) bind at start or the
 start fails with a clear error; the others (link-local container addresses, ``listenpolicy``)
 are bound once they exist on the host and retried every ``retry`` seconds until then. All
 addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
 runs whenever the set of served addresses changes, so the endpoint's Host check always names
 exactly those.
+
+Every request passes ``_guarded``: a refused one (4xx) closes its connection, so a client
+without the token cannot keep a slot by asking again and again; a 2xx answer anywhere but a
+public path (``/health``) means the client proved itself (the ECS token, or the IMDS session
+token its uid was given), and the guard never evicts that connection.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from ssod.daemon.serve.http.listenpolicy import ListenAddress, url_host
 MAX_LINE_SIZE: Final = 8190
 MAX_FIELD_SIZE: Final = 8190
 DEFAULT_RETRY: Final = 5.0
+#: Paths answered 2xx without any credential: a connection using them earns no trust.
+PUBLIC_PATHS: Final = frozenset({"/health"})
 
 log = logging.getLogger("ssod.listen")
 
@@ -96,7 +104,7 @@ class Listeners:
     async def start(self) -> None:
         """Bind every required address (SsodError if one fails), then the others if present."""
         server = web.Server(
-            self._handler,
+            self._guarded,
             access_log_class=self._access_log_class,
             access_log=self._access_log,
             keepalive_timeout=self._timeout,
@@ -120,6 +128,21 @@ class Listeners:
         self._on_change()
         if not done and self._retry > 0:
             self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    async def _guarded(self, request: web.BaseRequest) -> web.StreamResponse:
+        transport = request.transport
+        count = self._count
+        count.busy(transport, True)
+        try:
+            response = await self._handler(request)
+        finally:
+            count.busy(transport, False)
+        status = response.status
+        if 400 <= status < 500:
+            response.force_close()  # refused: the slot goes back
+        elif status < 300 and request.path not in PUBLIC_PATHS:
+            count.trust(transport)
+        return response
 
     async def stop(self) -> None:
         """Stop listening everywhere, finish in-flight requests briefly, close connections."""
