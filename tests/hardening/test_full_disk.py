@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fulldisk import SmallDisk, can_mount, small_disk
-from hardening.support import ecs_get, wait_until
+from hardening.support import ecs_get, session, token_path, wait_until
 from harness import DaemonHarness
 from ssod.wire import Op
 
@@ -79,3 +79,37 @@ def test_a_revocation_on_a_full_disk_is_saved_once_space_returns(
         assert ecs_get(endpoint, "dev", token=token)[0] == 403
     assert "event=revocation_saved" in ssod_daemon.log()
     wait_until(lambda: unsaved(ssod_daemon) is None, 5, "a clean status")
+
+
+@pytest.fixture
+def full_cache_dir(ssod_daemon: DaemonHarness) -> Iterator[SmallDisk]:
+    """The AWS CLI's token cache (``~/.aws/sso/cache``) on a small tmpfs."""
+    why = can_mount()
+    if why is not None:
+        pytest.skip(why)
+    with small_disk(ssod_daemon.cache_dir) as disk:
+        try:
+            yield disk
+        finally:
+            ssod_daemon.stop()
+
+
+def test_a_token_cache_write_that_fails_shows_on_the_session_until_one_lands(
+    ssod_daemon: DaemonHarness, full_cache_dir: SmallDisk
+) -> None:
+    ssod_daemon.emulator.settings(token_lifetime=3)  # refreshed about every second
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    path = token_path(ssod_daemon)
+    full_cache_dir.fill()
+    # A refresh cannot write the file: the session says so, though it still serves.
+    error = wait_until(lambda: session(ssod_daemon)["last_error"], 15, "the write error")
+    assert "token cache could not be written" in error
+    assert session(ssod_daemon)["state"] == "ready"
+    assert "token cache could not be written" in ssod_daemon.ssod("status").stdout
+    stale = path.read_bytes()
+    # Space returns: the next write lands and the error is gone.
+    full_cache_dir.free()
+    wait_until(lambda: session(ssod_daemon)["last_error"] is None, 15, "the error to clear")
+    assert path.read_bytes() != stale
+    assert "event=cache_written session=corp" in ssod_daemon.log()

@@ -246,7 +246,11 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
     for s in sessions:
         state = str(s["state"] or "?")
         ready = state == "ready"
-        if not ready:
+        # Expired but refreshable: AWS did not answer, and the daemon is retrying by itself.
+        retrying = state == "expired" and bool(s["refreshable"]) and bool(s["next_refresh"])
+        if retrying:
+            refresh = relative(s["next_refresh"], now)
+        elif not ready:
             refresh = "-"
         elif s["refreshable"]:
             refresh = relative(s["next_refresh"], now)
@@ -265,7 +269,11 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
                 str(s["start_url"] or "-"),
             ]
         )
-        if not ready:
+        if retrying:
+            why = f" ({s['last_error']})" if s["last_error"] else ""
+            when = relative(s["next_refresh"], now)
+            notes.append(f"  {s['name']}: AWS unavailable{why}, retrying {when}")
+        elif not ready:
             why = f" ({s['last_error']})" if s["last_error"] else ""
             notes.append(f"  {s['name']} needs a login{why}: run `{s['login_command']}`")
         elif s["last_error"]:
