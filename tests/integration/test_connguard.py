@@ -15,9 +15,12 @@ import pytest
 
 from ssod.daemon.engine.model import RoleCredentials
 from ssod.daemon.serve.ecs import EcsServer
+from ssod.daemon.serve.http.listenpolicy import ListenAddress
+from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.store import ecstoken
 
 HOST = "127.0.0.1"
+LOOPBACK = (ListenAddress(HOST, required=True),)
 CREDS = RoleCredentials(
     "AKIAEXAMPLE", "secret", "session", datetime(2030, 1, 1, tzinfo=UTC), "123456789012", None
 )
@@ -151,3 +154,49 @@ async def test_full_evicts_an_idle_untrusted_connection_never_a_trusted_one(
                     sock.close()
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.fixture(params=["ecs", "imds"])
+async def endpoint(request: pytest.FixtureRequest) -> AsyncIterator[tuple[int, bytes]]:
+    """A running ECS or IMDS endpoint (they share these rules): its port and a path that
+    answers 401 without a token."""
+    served: EcsServer | ImdsServer
+    if request.param == "ecs":
+        served = EcsServer(Provider(), lambda: "token", port=0)
+        path = b"/credentials/dev"
+    else:
+        served = ImdsServer(Provider(), "dev", lambda: "us-east-1", port=0, listen=LOOPBACK)
+        path = b"/latest/meta-data/iam/security-credentials/dev"
+    await served.start()
+    try:
+        yield served.port, path
+    finally:
+        await served.stop()
+
+
+def status_of(port: int, head: bytes) -> int:
+    with socket.create_connection((HOST, port), timeout=5) as sock:
+        sock.sendall(head)
+        line = sock.makefile("rb").readline()
+    return int(line.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("head", "refused"),
+    [
+        (b"GET /PATH\r\n\r\n", True),  # HTTP/0.9: no version at all
+        (b"GET /PATH HTTP/0.9\r\nHost: HOST\r\n\r\n", True),
+        (b"GET http://evil.example/PATH HTTP/1.1\r\nHost: HOST\r\n\r\n", True),
+        (b"GET https://HOST/PATH HTTP/1.1\r\nHost: HOST\r\n\r\n", True),
+        (b"GET //evil.example/PATH HTTP/1.1\r\nHost: HOST\r\n\r\n", False),  # a path
+        (b"GET http://HOST/PATH HTTP/1.1\r\nHost: HOST\r\n\r\n", False),  # ours
+        (b"GET /PATH HTTP/1.0\r\nHost: HOST\r\n\r\n", False),
+    ],
+)
+async def test_request_targets_and_versions_no_sdk_sends_are_400(
+    endpoint: tuple[int, bytes], head: bytes, refused: bool
+) -> None:
+    port, path = endpoint
+    raw = head.replace(b"HOST", f"{HOST}:{port}".encode()).replace(b"/PATH", path)
+    status = await asyncio.to_thread(status_of, port, raw)
+    assert (status == 400) is refused, status

@@ -15,7 +15,10 @@ exactly those.
 Every request passes ``_guarded``: a refused one (4xx) closes its connection, so a client
 without the token cannot keep a slot by asking again and again; a 2xx answer anywhere but a
 public path (``/health``) means the client proved itself (the ECS token, or the IMDS session
-token its uid was given), and the guard never evicts that connection.
+token its uid was given), and the guard never evicts that connection. Before that, requests
+no SDK sends are answered 400: HTTP/0.9 (no version), and a request target in absolute form
+naming another authority than the Host header (``GET http://evil.example/...``), which must
+not be served on the Host header's word.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from aiohttp import web
+from aiohttp import HttpVersion, web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
@@ -39,6 +43,11 @@ MAX_FIELD_SIZE: Final = 8190
 DEFAULT_RETRY: Final = 5.0
 #: Paths answered 2xx without any credential: a connection using them earns no trust.
 PUBLIC_PATHS: Final = frozenset({"/health"})
+_HTTP_1_0: Final = HttpVersion(1, 0)
+_OLD_HTTP: Final = json.dumps({"code": "bad_request", "message": "HTTP/1.0 or later only"})
+_OTHER_AUTHORITY: Final = json.dumps(
+    {"code": "bad_request", "message": "the request target names another host than Host"}
+)
 
 log = logging.getLogger("ssod.listen")
 
@@ -132,6 +141,10 @@ class Listeners:
     async def _guarded(self, request: web.BaseRequest) -> web.StreamResponse:
         transport = request.transport
         count = self._count
+        refused = _unusual(request)
+        if refused is not None:
+            refused.force_close()
+            return refused
         count.busy(transport, True)
         try:
             response = await self._handler(request)
@@ -216,3 +229,26 @@ class Listeners:
             await asyncio.sleep(self._retry)
             if await self._try_optional():
                 return
+
+
+def _unusual(request: web.BaseRequest) -> web.Response | None:
+    """400 for HTTP/0.9, and for an absolute-form target whose authority is not the Host."""
+    if request.version < _HTTP_1_0:
+        return _bad(_OLD_HTTP)
+    target = request.raw_path
+    if target.startswith("/"):
+        return None  # origin form: what every SDK sends
+    scheme, _, rest = target.partition("://")
+    authority = rest.split("/", 1)[0]
+    if scheme.lower() != "http" or not authority or authority != request.headers.get("Host"):
+        return _bad(_OTHER_AUTHORITY)
+    return None
+
+
+def _bad(body: str) -> web.Response:
+    return web.Response(
+        status=400,
+        text=body,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
