@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
 
-from ssod.errors import AwsUnavailable, ConfigError
+from ssod.errors import ConfigError, StartUrlUnreachable
 
 _AWS_OWNED_SUFFIXES = (
     ".app.aws",
@@ -66,7 +66,7 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 TIMEOUT = 10.0
 
 #: One HTTP request: (method, url) -> (status, Location header). Raises ``OSError`` (or
-#: ``AwsUnavailable``) when the host cannot be reached.
+#: ``StartUrlUnreachable``) when the host cannot be reached.
 Fetch = Callable[[str, str], Awaitable[tuple[int, str | None]]]
 
 
@@ -153,7 +153,11 @@ async def lookup(start_url: str, fetch: Fetch) -> str:
         target = await follow(start_url, fetch)
     except OSError as err:
         reason = str(err) or type(err).__name__
-        raise AwsUnavailable(f"could not look up the start URL {start_url}: {reason}") from None
+        host = urlsplit(start_url).hostname or start_url
+        raise StartUrlUnreachable(
+            f"could not look up the start URL {start_url}: its host {host} did not answer "
+            f"({reason})"
+        ) from None
     return landed(start_url, target)
 
 
