@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from urllib.request import getproxies, proxy_bypass
 
 from ssod.errors import ConfigError, StartUrlUnreachable
 
@@ -178,24 +176,22 @@ async def resolve(start_url: str, configured_region: str | None, fetch: Fetch) -
 
 
 def http_fetch(timeout: float = TIMEOUT) -> Fetch:
-    """The real ``Fetch``: aiohttp, no redirects followed, AWS_CA_BUNDLE and proxies honoured.
-
-    Proxies come from the environment as urllib (the CLI's client) reads them; aiohttp's own
-    ``trust_env`` is off because it would also send ``~/.netrc`` credentials to the host.
+    """The real ``Fetch``: aiohttp, no redirects followed, under the outbound policy the
+    console's federation client shares (``outbound``: AWS_CA_BUNDLE, proxies from the
+    environment, never ``~/.netrc``).
     """
 
     async def fetch(method: str, url: str) -> tuple[int, str | None]:
         import aiohttp
 
-        context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+        from ssod.daemon.aws import outbound
+
         limits = aiohttp.ClientTimeout(total=timeout)
-        host = urlsplit(url).hostname or ""
-        proxy = None if proxy_bypass(host) else getproxies().get("https")
         try:
             async with (
-                aiohttp.ClientSession(timeout=limits) as session,
+                outbound.session(limits, os.environ.get("AWS_CA_BUNDLE")) as session,
                 session.request(
-                    method, url, allow_redirects=False, ssl=context, proxy=proxy
+                    method, url, allow_redirects=False, proxy=outbound.proxy_for(url)
                 ) as reply,
             ):
                 return reply.status, reply.headers.get("Location")
