@@ -15,6 +15,7 @@ from cli_support import NO_BROWSER
 from hardening.support import ecs_get
 from harness import DaemonHarness
 from otheruser import OtherUser
+from ssod.emulator.testing.background import BackgroundEmulator
 from ssod.wire import Op, Request, encode_request
 
 #: The attacker of issue 19: read every process's argv until a console link shows up, then
@@ -191,3 +192,26 @@ def test_another_user_holding_every_connection_cannot_starve_the_owner(
         attacker.kill()
         attacker.communicate(timeout=30)
     assert statuses == [200] * 20
+
+
+_CONTROL = """
+out = []
+for method, path in (('GET', '/_emulator/health'), ('POST', '/_emulator/approve')):
+    request = urllib.request.Request(URL + path, data=b'{}' if method == 'POST' else None,
+                                     method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            out.append(reply.status)
+    except urllib.error.HTTPError as err:
+        out.append(err.code)
+print(json.dumps(out))
+"""
+
+
+def test_another_user_cannot_drive_the_emulator(
+    ssod_emulator: BackgroundEmulator, other_user: OtherUser
+) -> None:
+    stranger = other_user.python(f"URL = {ssod_emulator.url!r}\n" + _CONTROL)
+    assert json.loads(stranger.stdout) == [403, 403], stranger.stderr
+    assert ssod_emulator.health()  # its owner still can
+    assert ssod_emulator.approve() == 0

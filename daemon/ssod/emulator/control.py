@@ -10,15 +10,22 @@ POST   /_emulator/revoke          {"access_token"? | "refresh_token"?, "end_sess
 POST   /_emulator/forget-clients                           -> {"forgotten": n}
 GET    /_emulator/settings        POST {setting: value, ...} -> all settings
 POST   /_emulator/clock           {"advance": seconds}     -> {"now": epoch}
+
+Only the emulator's own uid may use it: any local user can reach a loopback port, and could
+otherwise approve device codes or revoke tokens on a running emulator. The client socket's owner
+is looked up (``peercred``) and another uid gets 403; a client the kernel does not list here
+(another network namespace) is served.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from aiohttp import web
 
+from ssod.daemon.serve.http import peercred
 from ssod.emulator.config import settings_dict, update_config
 from ssod.emulator.faults import parse_rule
 from ssod.emulator.server import CLOCK, STATE
@@ -68,6 +75,27 @@ def _opt_str(data: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise _BadRequest(f"'{key}' must be a string")
     return value
+
+
+@web.middleware
+async def owner_only_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse the control API to every uid but the emulator's own (403)."""
+    if request.path.startswith(PREFIX + "/") and not _owner_asks(request):
+        return web.json_response(
+            {"error": "the control API answers only the uid running the emulator"}, status=403
+        )
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def _owner_asks(request: web.Request) -> bool:
+    transport = request.transport
+    client = transport.get_extra_info("peername") if transport is not None else None
+    server = transport.get_extra_info("sockname") if transport is not None else None
+    if not client or not server:
+        return False
+    uid = peercred.peer_uid(tuple(client[:2]), tuple(server[:2]))
+    return uid is None or uid == os.getuid()
 
 
 @web.middleware

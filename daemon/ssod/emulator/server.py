@@ -126,7 +126,13 @@ def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     """The aiohttp application serving every emulated endpoint."""
     from ssod.emulator import control, oidc, portal, signin, sts
 
-    app = web.Application(middlewares=[_aws_middleware, control.bad_request_middleware])
+    app = web.Application(
+        middlewares=[
+            control.owner_only_middleware,
+            _aws_middleware,
+            control.bad_request_middleware,
+        ]
+    )
     app[STATE] = state
     app[CLOCK] = clock
     oidc.add_routes(app)
