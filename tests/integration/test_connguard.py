@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from otheruser import OtherUser
 from ssod.daemon.engine.model import RoleCredentials
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.http.listenpolicy import ListenAddress
@@ -200,3 +201,49 @@ async def test_request_targets_and_versions_no_sdk_sends_are_400(
     raw = head.replace(b"HOST", f"{HOST}:{port}".encode()).replace(b"/PATH", path)
     status = await asyncio.to_thread(status_of, port, raw)
     assert (status == 400) is refused, status
+
+
+#: Another user's idle connections: open ``N``, then say how many the server left open.
+_HOARDER = """
+socks = [socket.create_connection(('127.0.0.1', PORT)) for _ in range(N)]
+time.sleep(0.5)
+alive = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        alive += s.recv(1) != b''
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print(alive, flush=True)
+time.sleep(60)
+"""
+
+
+async def test_another_uid_holds_at_most_a_quarter_of_the_slots(
+    other_user: OtherUser,
+) -> None:
+    token = ecstoken.new_token()
+    ecs = EcsServer(Provider(), lambda: token, port=0, head_timeout=30.0, max_connections=8)
+    await ecs.start()
+    hoarder = other_user.popen(f"PORT = {ecs.port}\nN = 6\n" + _HOARDER)
+    try:
+        assert hoarder.stdout is not None
+        line = await asyncio.to_thread(hoarder.stdout.readline)
+        assert int(line) == 2  # 8 // FOREIGN_SHARE
+
+        def owner() -> list[int]:
+            socks = [socket.create_connection((HOST, ecs.port), timeout=5) for _ in range(6)]
+            try:
+                return [ask(s, ecs.port, "/credentials/dev", Authorization=token)[0] for s in socks]
+            finally:
+                for s in socks:
+                    s.close()
+
+        # The other six slots are the owner's, all at once and without evicting anything.
+        assert await asyncio.to_thread(owner) == [200] * 6
+    finally:
+        hoarder.kill()
+        await asyncio.to_thread(hoarder.communicate, timeout=30)
+        await ecs.stop()

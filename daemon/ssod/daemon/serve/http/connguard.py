@@ -7,40 +7,74 @@ presented a valid token and has no request in progress, the one idle longest; on
 connection is trusted or busy is a new one reset. Another user holding every slot with cheap
 refused requests therefore cannot keep the owner's SDKs out (``Listeners`` closes a connection
 after a refused request, and tells the guard which connections were authorized and which are
-busy). It knows nothing about HTTP beyond the blank line that ends a request head, and never
-reads a header.
+busy). Connections are also counted per peer uid where the kernel says whose they are at once
+(``peercred.kernel_uid``, Linux): another uid holds at most a quarter of the slots, and is
+evicted first; the daemon's own uid and clients the kernel does not list here (containers in
+their own network namespace) share the rest. It knows nothing about HTTP beyond the blank line
+that ends a request head, and never reads a header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections import Counter
 from collections.abc import Callable
 from typing import Final
 
 _HEAD_END: Final = b"\r\n\r\n"
+#: Another uid may hold at most 1/FOREIGN_SHARE of the connection cap.
+FOREIGN_SHARE: Final = 4
+
+#: Who owns the client end of a connection (client address, server address), if known at once.
+PeerUid = Callable[[tuple[str, int], tuple[str, int]], int | None]
 
 
 class ConnectionCount:
     """The open connections of one server's guards: how many, and which may be evicted."""
 
-    __slots__ = ("_guards", "open")
+    __slots__ = ("_by_uid", "_guards", "_owner", "_peer_uid", "open")
 
-    def __init__(self) -> None:
+    def __init__(self, peer_uid: PeerUid | None = None, owner: int | None = None) -> None:
         self.open = 0
         self._guards: dict[asyncio.BaseTransport, ConnectionGuard] = {}
+        self._peer_uid = peer_uid
+        self._owner = os.getuid() if owner is None else owner
+        self._by_uid: Counter[int] = Counter()
 
     def admit(self, transport: asyncio.BaseTransport, guard: ConnectionGuard, limit: int) -> bool:
         """Count a new connection, evicting one to make room if need be; False: no room."""
+        uid = self._whose(transport)
+        foreign = uid is not None and uid != self._owner
+        if uid is not None and foreign and self._by_uid[uid] >= max(1, limit // FOREIGN_SHARE):
+            return False
         if self.open >= limit and not self.evict_one():
             return False
         self.open += 1
         self._guards[transport] = guard
+        guard.foreign = foreign
+        guard.uid = uid
+        if uid is not None:
+            self._by_uid[uid] += 1
         return True
+
+    def _whose(self, transport: asyncio.BaseTransport) -> int | None:
+        if self._peer_uid is None:
+            return None
+        client = transport.get_extra_info("peername")
+        server = transport.get_extra_info("sockname")
+        if not isinstance(client, tuple) or not isinstance(server, tuple):
+            return None
+        return self._peer_uid(client[:2], server[:2])
 
     def release(self, transport: asyncio.BaseTransport) -> None:
         """A counted connection is gone."""
         self.open -= 1
-        self._guards.pop(transport, None)
+        guard = self._guards.pop(transport, None)
+        if guard is not None and guard.uid is not None:
+            self._by_uid[guard.uid] -= 1
+            if self._by_uid[guard.uid] <= 0:
+                del self._by_uid[guard.uid]
 
     def trust(self, transport: asyncio.BaseTransport | None) -> None:
         """The connection on ``transport`` presented a valid credential: never evict it."""
@@ -55,11 +89,12 @@ class ConnectionCount:
             guard.busy = busy
 
     def evict_one(self) -> bool:
-        """Abort the untrusted, idle connection idle longest; False when there is none."""
+        """Abort an untrusted, idle connection (another uid's first, then the one idle longest);
+        False when there is none."""
         idle = [g for g in self._guards.values() if not g.trusted and not g.busy]
         if not idle:
             return False
-        min(idle, key=lambda g: g.last_active).evict()
+        min(idle, key=lambda g: (not g.foreign, g.last_active)).evict()
         return True
 
 
@@ -84,8 +119,10 @@ class ConnectionGuard(asyncio.Protocol):
         "_timer",
         "_transport",
         "busy",
+        "foreign",
         "last_active",
         "trusted",
+        "uid",
     )
 
     def __init__(
@@ -108,6 +145,8 @@ class ConnectionGuard(asyncio.Protocol):
         self.trusted = False
         self.busy = False
         self.last_active = 0.0
+        self.foreign = False
+        self.uid: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

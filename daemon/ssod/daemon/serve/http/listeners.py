@@ -35,6 +35,7 @@ from aiohttp import HttpVersion, web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
+from ssod.daemon.serve.http import peercred
 from ssod.daemon.serve.http.connguard import ConnectionCount, ConnectionGuard
 from ssod.daemon.serve.http.listenpolicy import ListenAddress, url_host
 
@@ -84,7 +85,7 @@ class Listeners:
         self._shutdown_timeout = shutdown_timeout
         self._on_change = on_change
         self._retry = retry
-        self._count = ConnectionCount()
+        self._count = ConnectionCount(peer_uid=peercred.kernel_uid)
         self._runner: web.ServerRunner | None = None
         self._servers: dict[str, asyncio.Server] = {}
         self._told: set[str] = set()

@@ -102,6 +102,17 @@ def _ask_kernel(client: tuple[str, int], server: tuple[str, int]) -> int | None:
         return diag_uid(sock.recv(8192))
 
 
+def kernel_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    """The uid the kernel names at once (sock_diag), or None: not listed, or not asked here.
+
+    Never the slow ``/proc`` reading: for callers that ask at every connection.
+    """
+    try:
+        return _ask_kernel(client, server)
+    except (OSError, ValueError):
+        return None
+
+
 def peer_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None:
     """The uid owning the client end of this connection, or None when it is not on this host's
     network namespace (or the platform does not say)."""
