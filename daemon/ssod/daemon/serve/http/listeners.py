@@ -4,10 +4,10 @@ Owns aiohttp's low-level server (each endpoint routes by itself: an Application'
 middleware chain cost about a tenth of the ECS hot path's CPU), the settings both HTTP
 endpoints share (line and header sizes, no lingering for bodies, keep-alive bounded by the head
 deadline), the ``ConnectionGuard`` in front of every connection (one connection cap across all
-addresses, head deadlines, eviction of idle connections never authorized when full), and
-binding: required addresses (loopback) bind at start or the
-start fails with a clear error; the others (link-local container addresses, ``listenpolicy``)
-are bound once they exist on the host and retried every ``retry`` seconds until then. All
+addresses, counted per peer uid, head deadlines, eviction of idle connections never authorized
+when full), and binding: required addresses (loopback) bind at start or the start fails with a
+clear error; the others (link-local container addresses, ``listenpolicy``) are bound once they
+exist on the host and retried every ``retry`` seconds until then. All
 addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
 runs whenever the set of served addresses changes, so the endpoint's Host check always names
 exactly those.
