@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from otheruser import OtherUser
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.http.listenpolicy import ListenAddress
 from ssod.daemon.serve.imds import ImdsServer

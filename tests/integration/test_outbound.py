@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.aws.federation import FederationClient
 from ssod.daemon.aws.starturl import http_fetch
-from ssod.daemon.engine.model import RoleCredentials
 
 CREDS = RoleCredentials("AKIAEXAMPLE", "secret", "session", datetime(2030, 1, 1, tzinfo=UTC), "1")
 

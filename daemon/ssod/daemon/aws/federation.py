@@ -17,7 +17,7 @@ import logging
 import aiohttp
 
 from ssod.daemon.aws import outbound
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, FederationRefused
 
 log = logging.getLogger("ssod.federation")
