@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Imported before the drop: after it, the interpreter's own directories may be unreadable.
 _PRELUDE = (
@@ -38,6 +38,7 @@ class OtherUser:
     name: str
     uid: int
     gid: int
+    started: list[subprocess.Popen[str]] = field(default_factory=list, compare=False, repr=False)
 
     def python(
         self, code: str, *, timeout: float = 60.0, env: dict[str, str] | None = None
@@ -57,7 +58,7 @@ class OtherUser:
     def popen(self, code: str) -> subprocess.Popen[str]:
         """Start ``code`` as this user in the background (stdout and stderr piped)."""
         drop = f"os.setgroups([]); os.setgid({self.gid}); os.setuid({self.uid})\n"
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-c", _PRELUDE + drop + code],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -65,6 +66,15 @@ class OtherUser:
             cwd="/",
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         )
+        self.started.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        """Kill and reap whatever ``popen`` started that still runs."""
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=30)
 
 
 def _retry(argv: list[str]) -> None:
@@ -84,11 +94,15 @@ def throwaway_user() -> Iterator[OtherUser]:
     """Create a system account for the duration (root only), then delete it."""
     name = f"ssod-test-{secrets.token_hex(3)}"
     _retry(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+    user: OtherUser | None = None
     try:
         entry = pwd.getpwnam(name)
-        yield OtherUser(name, entry.pw_uid, entry.pw_gid)
+        user = OtherUser(name, entry.pw_uid, entry.pw_gid)
+        yield user
     finally:
-        _retry(["userdel", name])
+        if user is not None:
+            user.stop_all()
+        _retry(["userdel", "--force", name])
 
 
 def can_create_users() -> str | None:
