@@ -21,11 +21,10 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from aiohttp import web
 
-from ssod.daemon.engine.model import Clock
 from ssod.daemon.serve.http import peercred
 
 log = logging.getLogger("ssod.daemon.console")
@@ -40,12 +39,18 @@ _NOT_YOURS = "This sign-in link belongs to another user."
 PeerUid = Callable[[tuple[str, int], tuple[str, int]], int | None]
 
 
+class Monotonic(Protocol):
+    """The part of ``engine.model.Clock`` links need: a monotonic clock."""
+
+    def monotonic(self) -> float: ...
+
+
 class ConsoleLinks:
     """Hands out one-time links; each redirects its first visitor to one sign-in URL."""
 
     def __init__(
         self,
-        clock: Clock,
+        clock: Monotonic,
         lifetime: float = LINK_LIFETIME,
         *,
         peer_uid: PeerUid | None = peercred.peer_uid,
