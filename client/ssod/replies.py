@@ -57,6 +57,7 @@ class DaemonStatus(TypedDict):
     imds_url: str | None
     imds_profile: str | None
     tokens_error: str | None
+    tokens_unsaved: str | None  # why a revocation is not in the scoped-token file yet
     ipc: str
     config_file: str
     config_loaded_at: str | None

@@ -23,6 +23,7 @@ from ssod.errors import (
     RoleAccessDenied,
     SessionNotFound,
     SsodError,
+    StartUrlUnreachable,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ def explain(err: SsodError) -> str:
         hint = "fix the config file; the daemon reloads it by itself"
     elif isinstance(err, RoleAccessDenied):
         hint = "`ssod roles` lists the accounts and roles you can use"
+    elif isinstance(err, StartUrlUnreachable):
+        hint = "that host is not AWS: check sso_start_url, the network and any proxy"
     elif isinstance(err, AwsUnavailable):
         hint = "AWS did not answer in time; try again in a moment"
     elif isinstance(err, LoginFailed):

@@ -209,6 +209,7 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await self.imds.stop()
         await self.logins.close()
+        await self.scoped.flush()
         await self.console_links.close()
         await self.broker.wait_idle()
         await self.broker.close()

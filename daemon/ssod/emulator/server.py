@@ -21,7 +21,9 @@ from ssod.emulator.state import EmulatorState
 
 def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     """The aiohttp application serving every emulated endpoint."""
-    app = web.Application(middlewares=[aws_middleware, control.bad_request_middleware])
+    app = web.Application(
+        middlewares=[control.owner_only_middleware, aws_middleware, control.bad_request_middleware]
+    )
     app[STATE] = state
     app[CLOCK] = clock
     oidc.add_routes(app)

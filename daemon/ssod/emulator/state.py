@@ -248,6 +248,13 @@ class EmulatorState:
                 count += 1
         return count
 
+    def forget_clients(self) -> int:
+        """Forget every client registration (the application deleted, the instance re-created);
+        their device codes, authorization codes and refresh tokens stop working with them."""
+        count = len(self.clients)
+        self.clients.clear()
+        return count
+
     def revoke(
         self, access_token: str | None = None, refresh_token: str | None = None, *, end: bool
     ) -> int:

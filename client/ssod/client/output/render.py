@@ -9,7 +9,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
               ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
-              scoped-token file could not be read)
+              scoped-token file could not be read), tokens_unsaved (why a revocation is not
+              in that file yet)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -46,6 +47,7 @@ DAEMON_KEYS = (
     "imds_url",
     "imds_profile",
     "tokens_error",
+    "tokens_unsaved",
 )
 SESSION_KEYS = (
     "name",
@@ -215,6 +217,9 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
         out.append(paint(f"  ECS token     {d['ecs_token_error']}", "red", color))
     if d["tokens_error"]:
         out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
+    if d["tokens_unsaved"]:
+        unsaved = f"revocation not saved yet ({d['tokens_unsaved']}); retrying"
+        out.append(paint(f"  tokens        {unsaved}", "red", color))
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color))
     out.append("")
@@ -241,7 +246,11 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
     for s in sessions:
         state = str(s["state"] or "?")
         ready = state == "ready"
-        if not ready:
+        # Expired but refreshable: AWS did not answer, and the daemon is retrying by itself.
+        retrying = state == "expired" and bool(s["refreshable"]) and bool(s["next_refresh"])
+        if retrying:
+            refresh = relative(s["next_refresh"], now)
+        elif not ready:
             refresh = "-"
         elif s["refreshable"]:
             refresh = relative(s["next_refresh"], now)
@@ -260,7 +269,11 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
                 str(s["start_url"] or "-"),
             ]
         )
-        if not ready:
+        if retrying:
+            why = f" ({s['last_error']})" if s["last_error"] else ""
+            when = relative(s["next_refresh"], now)
+            notes.append(f"  {s['name']}: AWS unavailable{why}, retrying {when}")
+        elif not ready:
             why = f" ({s['last_error']})" if s["last_error"] else ""
             notes.append(f"  {s['name']} needs a login{why}: run `{s['login_command']}`")
         elif s["last_error"]:

@@ -25,6 +25,8 @@ BOTOCORE_TOKEN_WINDOW = timedelta(minutes=15)
 #: The longest the broker sleeps before re-checking the wall clock. Monotonic sleeps do not
 #: advance while a laptop is suspended, so a wake-up re-evaluates everything at most this late.
 MAX_SLEEP = timedelta(seconds=60)
+#: How soon a token the cache file could not take (a full disk) is written again.
+CACHE_WRITE_RETRY = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ class EmulatorRemote:
             body["refresh_token"] = refresh_token
         return int(self._call("POST", "revoke", body)["revoked"])
 
+    def forget_clients(self) -> int:
+        """Forget every client registration, as a deleted application would; returns how many."""
+        return int(self._call("POST", "forget-clients", {})["forgotten"])
+
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Change settings (none: just read them); returns all settings."""
         result: dict[str, Any] = (
