@@ -57,7 +57,7 @@ def test_cli_subprocess_with_port_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert out.splitlines() == [
         f"export AWS_ENDPOINT_URL_{name}=http://127.0.0.1:{port}"
-        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN")
+        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN", "EKS")
     ]
 
 

@@ -31,6 +31,7 @@ from ssod.daemon.config import save as configsave
 from ssod.daemon.config.awsconfig import AwsConfig
 from ssod.daemon.config.watcher import Watcher
 from ssod.daemon.engine.broker import Broker
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.model import Clock, SystemClock
 from ssod.daemon.engine.sessions import SessionSpec
@@ -94,6 +95,7 @@ class Daemon:
         self.console_links = ConsoleLinks(self.clock)
         self._token = ""
         self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.eks = EksTokens(self.broker, self.aws, self.clock)
         self.ecs = EcsServer(
             self.broker,
             lambda: self._token,
@@ -194,6 +196,7 @@ class Daemon:
         await self.logins.close()
         await self.console_links.close()
         await self.broker.wait_idle()
+        await self.eks.close()
         await self.broker.close()
         await self.notifier.drain()
         await self.federation.close()

@@ -124,7 +124,7 @@ async def _aws_middleware(
 
 def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     """The aiohttp application serving every emulated endpoint."""
-    from ssod.emulator import control, oidc, portal, signin, sts
+    from ssod.emulator import control, eks, oidc, portal, signin, sts
 
     app = web.Application(middlewares=[_aws_middleware, control.bad_request_middleware])
     app[STATE] = state
@@ -133,6 +133,7 @@ def build_app(state: EmulatorState, clock: ShiftableClock) -> web.Application:
     portal.add_routes(app)
     sts.add_routes(app)
     signin.add_routes(app)
+    eks.add_routes(app)
     control.add_routes(app)
     return app
 
@@ -170,6 +171,7 @@ def endpoint_env(url: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL_SSO": url,
         "AWS_ENDPOINT_URL_STS": url,
         "AWS_ENDPOINT_URL_SIGNIN": url,
+        "AWS_ENDPOINT_URL_EKS": url,
     }
 
 
@@ -191,10 +193,34 @@ class Emulator:
         """Serve until the block exits; yields the running emulator."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await runner.setup()
+        kube: list[web.AppRunner] = []
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()
             bound = runner.addresses[0][1]
+            kube = await self._serve_clusters()
             yield RunningEmulator(self.state, self.clock, host, int(bound))
         finally:
+            for cluster in kube:
+                await cluster.cleanup()
             await runner.cleanup()
+
+    async def _serve_clusters(self) -> list[web.AppRunner]:
+        """A Kubernetes API stub per EKS cluster, on HTTPS at 127.0.0.1 (kubectl needs TLS)."""
+        from ssod.emulator import kubeapi, kubetls
+
+        clusters = self.state.config.directory.clusters
+        if not clusters or not kubetls.available():
+            return []
+        tls = await asyncio.to_thread(kubetls.server_tls)
+        self.state.kube_ca = tls.certificate_pem
+        runners = []
+        for name in clusters:
+            runner = web.AppRunner(
+                kubeapi.build_app(self.state, name), access_log=None, handle_signals=False
+            )
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls.context).start()
+            self.state.kube_endpoints[name] = f"https://127.0.0.1:{runner.addresses[0][1]}"
+        return runners

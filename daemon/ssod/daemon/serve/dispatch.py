@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ssod import scoped
 from ssod.daemon.aws import starturl
 from ssod.daemon.aws.api import TokenRejected
+from ssod.daemon.serve import eks
 from ssod.daemon.serve.ipc import Progress
 from ssod.errors import (
     BadRequest,
@@ -66,6 +67,8 @@ class Dispatcher:
             Op.ISSUE_TOKEN: self._issue_token,
             Op.REVOKE_TOKEN: self._revoke_token,
             Op.LIST_TOKENS: self._list_tokens,
+            Op.EKS_TOKEN: lambda args: eks.token(daemon.eks, args),
+            Op.EKS_CLUSTER: lambda args: eks.cluster(daemon.eks, args),
         }
 
     def __call__(self, request: Request) -> Result:
