@@ -11,16 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import ssl
 import subprocess
 import sys
-import urllib.error
-import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eks_support import call_stub
 from harness import DaemonHarness
 from ssod import errors
 
@@ -104,18 +103,8 @@ def _token(harness: DaemonHarness, *args: str, env: dict[str, str] | None = None
     return body
 
 
-def _call_stub(harness: DaemonHarness, token: str, cluster: str = "demo") -> int:
-    """The stub's HTTP status for ``GET /api`` with ``token``."""
-    state = harness.emulator.state
-    context = ssl.create_default_context(cadata=state.kube_ca.decode())
-    request = urllib.request.Request(
-        state.kube_endpoints[cluster] + "/api", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as reply:
-            return int(reply.status)
-    except urllib.error.HTTPError as err:
-        return int(err.code)
+def _call_stub(harness: DaemonHarness, token: str) -> int:
+    return call_stub(harness.emulator.state, token)
 
 
 @pytest.fixture
@@ -252,3 +241,18 @@ def test_the_plugin_imports_no_pyzmq_json_argparse_or_botocore(
         assert loaded & heavy == set(), args
         assert not loaded & {"ssod.wire", "ssod.client.cli", "ssod.client.output.execcred"}
     assert _plugin_runs(signed_in) == 2
+
+
+def test_short_lived_credentials_are_refreshed_first_and_bound_the_token(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    ssod_daemon.emulator.settings(credential_lifetime=600)  # under the 15-minute signing floor
+    ssod_daemon.start()
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    before = datetime.now(UTC).replace(microsecond=0)
+    body = _token(ssod_daemon, *SSOD_ARGS)
+    end = datetime.strptime(body["status"]["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    end = end.replace(tzinfo=UTC)
+    # A minute before 10-minute credentials end, not the CLI's 14 minutes; never in the past.
+    assert before < end <= before + timedelta(minutes=9, seconds=1)
+    assert ssod_daemon.log().count("event=credentials_fetched profile=dev") == 2
