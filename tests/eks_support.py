@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
 import ssl
 import urllib.error
 import urllib.request
@@ -20,3 +23,20 @@ def call_stub(state: EmulatorState, token: str, cluster: str = "demo") -> int:
             return int(reply.status)
     except urllib.error.HTTPError as err:
         return int(err.code)
+
+
+def real_kubectls() -> list[str]:
+    """The kubectl binaries to test with, oldest first.
+
+    Google Cloud SDK's ``kubectl`` is a dispatcher that asks the server for its version (running
+    the exec plugin for that) before it runs the matching ``kubectl.1.NN`` beside it: what users
+    of a plain kubectl never pay. The versioned binaries are used directly when present.
+    """
+    found = shutil.which("kubectl")
+    if found is None:
+        return []
+    real = os.path.realpath(found)
+    versioned = glob.glob(real + ".1.*")
+    if not versioned:
+        return [real]
+    return sorted(versioned, key=lambda p: int(p.rsplit(".", 1)[1]))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from eks_support import call_stub
+from eks_support import call_stub, real_kubectls
 from harness import DaemonHarness
 from ssod import errors
 
-KUBECTL = shutil.which("kubectl")
+KUBECTLS = real_kubectls()
+KUBECTL = KUBECTLS[-1] if KUBECTLS else None
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -74,11 +74,11 @@ def _kubeconfig(
 
 
 def _kubectl(
-    harness: DaemonHarness, kubeconfig: Path, *args: str
+    harness: DaemonHarness, kubeconfig: Path, *args: str, kubectl: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     assert KUBECTL is not None
     return subprocess.run(
-        [KUBECTL, "--kubeconfig", str(kubeconfig), *args],
+        [kubectl or KUBECTL, "--kubeconfig", str(kubeconfig), *args],
         env=harness.env,
         capture_output=True,
         text=True,
@@ -178,6 +178,15 @@ def test_tokens_the_stub_refuses(signed_in: DaemonHarness) -> None:
     # Past 15 minutes after X-Amz-Date the authenticator refuses it (the emulator's clock).
     signed_in.emulator.advance_clock(15 * 60 + 5)
     assert _call_stub(signed_in, good) == 401
+
+
+@needs_kubectl
+def test_the_oldest_kubectl_too(signed_in: DaemonHarness, tmp_path: Path) -> None:
+    kubeconfig = _kubeconfig(signed_in, tmp_path / "config", V1, SSOD_ARGS)
+    done = _kubectl(signed_in, kubeconfig, "get", "pods", kubectl=KUBECTLS[0])
+    assert done.returncode == 0, done.stderr
+    assert "hello-" in done.stdout
+    assert _plugin_runs(signed_in) == 1
 
 
 @needs_kubectl

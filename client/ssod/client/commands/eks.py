@@ -51,6 +51,28 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     common.add_no_start_argument(token)
     token.set_defaults(handler=common.handler(_token))
 
+    config = actions.add_parser(
+        "kubeconfig",
+        help="write a cluster's kubeconfig entry, or adopt `aws eks get-token` users",
+        description=(
+            "Write or update the cluster, user and context of CLUSTER in the kubeconfig "
+            "($KUBECONFIG or ~/.kube/config), as `aws eks update-kubeconfig` does, with ssod as "
+            "the exec plugin (endpoint and CA from EKS DescribeCluster). --adopt instead points "
+            "every `aws eks get-token` user at ssod, arguments unchanged, and leaves every other "
+            "line as it is. kubectl does the YAML."
+        ),
+    )
+    mode = config.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--cluster", metavar="NAME", help="the cluster's name")
+    mode.add_argument(
+        "--adopt", action="store_true", help="point existing `aws eks get-token` users at ssod"
+    )
+    _add_profile_region(config)
+    config.add_argument("--alias", metavar="NAME", help="the context's name (default: the ARN)")
+    config.add_argument("--kubeconfig", metavar="PATH", help="the file to write")
+    common.add_no_start_argument(config)
+    config.set_defaults(handler=common.handler(_kubeconfig))
+
     p.set_defaults(handler=common.usage(p))
 
 
@@ -78,3 +100,9 @@ def _token(args: argparse.Namespace) -> int:
         reply = client.request(Op.EKS_TOKEN, **request)
     print(execcred.render(reply, os.environ.get("KUBERNETES_EXEC_INFO")))
     return 0
+
+
+def _kubeconfig(args: argparse.Namespace) -> int:
+    from ssod.client import kubeconfig
+
+    return kubeconfig.run(args)
