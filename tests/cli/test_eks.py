@@ -265,3 +265,14 @@ def test_short_lived_credentials_are_refreshed_first_and_bound_the_token(
     # A minute before 10-minute credentials end, not the CLI's 14 minutes; never in the past.
     assert before < end <= before + timedelta(minutes=9, seconds=1)
     assert ssod_daemon.log().count("event=credentials_fetched profile=dev") == 2
+
+
+def test_logout_stops_the_tokens(signed_in: DaemonHarness) -> None:
+    role = "arn:aws:iam::222222222222:role/Deployer"
+    assert _token(signed_in, *SSOD_ARGS)
+    assert _token(signed_in, *SSOD_ARGS, "--role-arn", role)
+    assert signed_in.ssod("logout", "--profile", "dev").returncode == 0
+    for extra in ((), ("--role-arn", role)):
+        done = signed_in.ssod(*SSOD_ARGS, *extra)
+        assert done.returncode == errors.EXIT_LOGIN_REQUIRED, done.stderr
+        assert done.stdout == ""

@@ -352,6 +352,10 @@ class Broker:
         self._served(profile)
         return _session_key(config, profile)
 
+    def profiles_of(self, key: str) -> set[str]:
+        """The served profiles whose credentials come from session ``key``."""
+        return {name for name, p in self._profiles.items() if p.session_key == key}
+
     async def logout(self, key: str) -> dict[str, Any]:
         """Revoke the session's token, delete its cache files and forget its credentials."""
         state = self._session_state(key)

@@ -5,13 +5,15 @@ roles ``--role-arn`` names, per (profile, role, session name): assumed once with
 credentials (``RoleSessionName=EKSGetTokenAuth`` unless told, as the AWS CLI does) and kept until
 they fall under the signing floor, as the broker keeps a chained profile's. The lifetime rules
 are ``ekslife``'s; signing is ``ekssign``'s (HMAC only). A cold key signs once for all waiters
-(single flight). Logs one line per signing and per AssumeRole, never a token or a key.
+(single flight). A logout drops what the session's profiles signed (``forget``). Logs one line
+per signing and per AssumeRole, never a token or a key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,8 +67,6 @@ class EksTokens:
         self._signing: dict[TokenKey, asyncio.Task[EksToken]] = {}
         self._roles: dict[RoleKey, RoleCredentials] = {}
         self._assuming: dict[RoleKey, asyncio.Task[RoleCredentials]] = {}
-        #: Tokens signed since start (``ssod status`` and the tests read it).
-        self.signed = 0
 
     def region_for(self, request: EksRequest) -> str:
         """The region asked for, else the profile's, else the global STS endpoint's."""
@@ -108,7 +108,6 @@ class EksTokens:
         url = ekssign.presign(signer, host, region, request.cluster, now)
         issued = EksToken(ekssign.token(url), end, region, host)
         self._tokens[key] = issued
-        self.signed += 1
         log.info(
             "event=eks_token_signed profile=%s role=%s host=%s cluster=%s expires_at=%s",
             request.profile,
@@ -159,6 +158,13 @@ class EksTokens:
         if region == ekssign.GLOBAL_REGION:
             region = "us-east-1"  # botocore's default for a global endpoint
         return await self._aws.describe_cluster(creds, region, name)
+
+    def forget(self, profiles: Set[str]) -> None:
+        """Drop the tokens and role credentials of ``profiles`` (their session logged out)."""
+        for token_key in [k for k in self._tokens if k[0] in profiles]:
+            del self._tokens[token_key]
+        for role_key in [k for k in self._roles if k[0] in profiles]:
+            del self._roles[role_key]
 
     async def close(self) -> None:
         """Cancel what is in flight."""

@@ -126,6 +126,7 @@ class Dispatcher:
         results = []
         for key in keys:
             self._daemon.logins.cancel(key)
+            self._daemon.eks.forget(broker.profiles_of(key))
             results.append(await broker.logout(key))
         yield {"sessions": results}
 
