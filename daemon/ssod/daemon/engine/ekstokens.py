@@ -107,6 +107,10 @@ class EksTokens:
         signer = ekssign.Signer(creds.access_key_id, creds.secret_access_key, creds.session_token)
         url = ekssign.presign(signer, host, region, request.cluster, now)
         issued = EksToken(ekssign.token(url), end, region, host)
+        for stale in [
+            k for k, t in self._tokens.items() if not ekslife.printable(t.expires_at, now)
+        ]:
+            del self._tokens[stale]  # ended: no request will be answered with it again
         self._tokens[key] = issued
         log.info(
             "event=eks_token_signed profile=%s role=%s host=%s cluster=%s expires_at=%s",
