@@ -82,13 +82,9 @@ def test_kubeconfig_writes_what_update_kubeconfig_writes(
     assert view["current-context"] == ARN
     assert "hello-" in _kubectl(signed_in, env, "get", "pods")
 
+    role = "arn:aws:iam::222222222222:role/Deployer"
     again = signed_in.ssod(
-        "eks",
-        "kubeconfig",
-        "--cluster",
-        "demo",
-        "--alias",
-        "demo",
+        *("eks", "kubeconfig", "--cluster", "demo", "--alias", "demo", "--role-arn", role),
         env={**env, "AWS_PROFILE": "dev"},
     )
     assert again.returncode == 0, again.stderr
@@ -97,6 +93,9 @@ def test_kubeconfig_writes_what_update_kubeconfig_writes(
     assert len(view["clusters"]) == 1 and len(view["users"]) == 1
     assert {c["name"] for c in view["contexts"]} == {ARN, "demo"}
     assert view["current-context"] == "demo"
+    assert view["users"][0]["user"]["exec"]["args"][-2:] == ["--role-arn", role]
+    assert "hello-" in _kubectl(signed_in, env, "get", "pods")  # as the role
+    assert signed_in.log().count("event=eks_role_assumed") == 1
 
 
 def test_unknown_cluster(signed_in: DaemonHarness, tmp_path: Path) -> None:

@@ -80,6 +80,8 @@ def _write(kubectl: str, path: Path, args: argparse.Namespace) -> int:
     command = ssod_command()
     plugin_args = [*command[1:], "eks", "token", "--cluster", args.cluster, "--region", region]
     plugin_args += ["--profile", profile]
+    if args.role_arn:
+        plugin_args += ["--role-arn", args.role_arn]
     context = args.alias or arn
     existed = _has_cluster(kubectl, path, arn)
     with _edited_copy(path) as copy:

@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     _add_profile_region(config)
     config.add_argument("--alias", metavar="NAME", help="the context's name (default: the ARN)")
+    config.add_argument(
+        "--role-arn", metavar="ARN", help="the user signs with this role (assumed once by ssod)"
+    )
     config.add_argument("--kubeconfig", metavar="PATH", help="the file to write")
     common.add_no_start_argument(config)
     config.set_defaults(handler=common.handler(_kubeconfig))
