@@ -210,6 +210,9 @@ def test_role_arn_is_assumed_once(signed_in: DaemonHarness) -> None:
     assert _call_stub(signed_in, first["status"]["token"]) == 200
     plain = _token(signed_in, *SSOD_ARGS)
     assert plain["status"]["token"] != first["status"]["token"]  # another principal
+    named = _token(signed_in, *SSOD_ARGS, "--role-arn", role, "--session-name", "kube")
+    assert named["status"]["token"] != first["status"]["token"]  # another role session
+    assert signed_in.emulator.calls().get("AssumeRole") == 2
 
 
 def test_errors_name_the_fix(ssod_daemon: DaemonHarness) -> None:

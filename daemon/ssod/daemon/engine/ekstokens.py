@@ -29,7 +29,7 @@ log = logging.getLogger("ssod.eks")
 #: What the AWS CLI names the role session of ``eks get-token --role-arn`` (get_token.py).
 DEFAULT_SESSION_NAME = "EKSGetTokenAuth"
 
-TokenKey = tuple[str, str, str, str]  # profile, role ARN ("" for none), STS host, cluster
+TokenKey = tuple[str, str, str, str]  # profile, role ARN|session ("" for none), STS host, cluster
 RoleKey = tuple[str, str, str]  # profile, role ARN, session name
 
 
@@ -84,7 +84,8 @@ class EksTokens:
             host = ekssign.sts_host(region, fips=request.fips, dualstack=request.dualstack)
         except ekssign.UnsupportedEndpoint as err:
             raise UsageError(str(err)) from None
-        key = (request.profile, request.role_arn or "", host, request.cluster)
+        role = f"{request.role_arn}|{request.session_name or DEFAULT_SESSION_NAME}"
+        key = (request.profile, role if request.role_arn else "", host, request.cluster)
         held = self._tokens.get(key)
         if held is not None and ekslife.reusable(held.expires_at, self._clock.now()):
             return held
