@@ -29,6 +29,8 @@ from ssod.client import common, kubeedit
 from ssod.errors import SsodError, UsageError
 
 V1 = "client.authentication.k8s.io/v1"
+#: DescribeCluster through the daemon: credentials from memory (or a fetch) and one AWS call.
+DESCRIBE_TIMEOUT = 15.0
 
 
 def kubeconfig_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
@@ -62,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(kubectl: str, path: Path, args: argparse.Namespace) -> int:
-    from ssod.client.commands.eks import TOKEN_TIMEOUT
     from ssod.wire import Op
 
     profile = args.profile or common.default_profile()
@@ -71,7 +72,7 @@ def _write(kubectl: str, path: Path, args: argparse.Namespace) -> int:
         request["region"] = (
             args.region or os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
         )
-    with common.connect(TOKEN_TIMEOUT, start=common.wants_start(args)) as client:
+    with common.connect(DESCRIBE_TIMEOUT, start=common.wants_start(args)) as client:
         found = client.request(Op.EKS_CLUSTER, **request)
     arn, endpoint = str(found["arn"]), str(found["endpoint"])
     if found.get("status") not in ("ACTIVE", "UPDATING"):

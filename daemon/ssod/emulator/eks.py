@@ -16,7 +16,7 @@ from aiohttp import web
 from ssod.emulator import sigv4
 from ssod.emulator.credentials import IssuedCredentials
 from ssod.emulator.errors import request_id
-from ssod.emulator.server import STATE, begin
+from ssod.emulator.prologue import PORTAL, STATE, begin
 
 
 class EksError(Exception):
@@ -83,7 +83,7 @@ def _authenticate(request: web.Request) -> tuple[IssuedCredentials, str]:
 
 
 async def _describe_cluster(request: web.Request) -> web.StreamResponse:
-    if (early := await begin(request, "DescribeCluster", "portal")) is not None:
+    if (early := await begin(request, "DescribeCluster", PORTAL)) is not None:
         return early
     name = request.match_info["name"]
     state = request.app[STATE]

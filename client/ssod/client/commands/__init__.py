@@ -1,3 +1,1 @@
-"""One module per ``ssod`` command, and nothing else: each defines ``register(subparsers)`` and a
-handler that imports the command's real work lazily (``ssod.client.cli`` names them).
-"""
+"""The ``ssod`` commands: one module per command, each registering its arguments and running it."""

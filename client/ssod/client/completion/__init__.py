@@ -1,3 +1,1 @@
-"""Shell completion: a model of the command line read from its argparse parser, and the bash, zsh
-and fish scripts rendered from it.
-"""
+"""Shell completion for ``ssod``: the command tree read from argparse, and the scripts per shell."""

@@ -1,3 +1,1 @@
-"""The configure wizards: their steps, the sso-session questions, the config edit of one run,
-regions and output formats, the terminal prompts and menus, and ``roles --write-profiles``.
-"""
+"""The configure wizard: its steps, checks, sso-session questions, config edit, prompts, regions."""

@@ -1,3 +1,1 @@
-"""Pure renderers: text and JSON for the commands, shell syntax, and what ``ssod docker`` prints.
-The daemon's fast path renders with these too, so both paths print the same bytes.
-"""
+"""Pure renderers of what the commands print; the daemon's fast socket renders with them too."""

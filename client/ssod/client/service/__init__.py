@@ -1,3 +1,1 @@
-"""Starting the daemon: the systemd and launchd files, installing and inspecting the service, and
-starting a daemon on demand when none runs.
-"""
+"""Running the daemon as a service: systemd and launchd units, installing them, and autostart."""

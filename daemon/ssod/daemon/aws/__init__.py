@@ -1,3 +1,1 @@
-"""AWS out: every call ssod makes to AWS (``api``, the only aiobotocore import), the pure sso-oidc
-steps, start-URL resolution, console federation and console sign-in URLs.
-"""
+"""Everything that talks to AWS: the aiobotocore calls, OIDC steps, start URLs, console sign-in."""

@@ -21,7 +21,7 @@ from aiobotocore.session import AioSession
 from botocore import UNSIGNED
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
 
 #: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds
@@ -242,7 +242,7 @@ class BotocoreAws:
         redirect_uris: Sequence[str] | None = None,
         issuer_url: str | None = None,
     ) -> ClientRegistration:
-        """RegisterClient, with exactly the members the AWS CLI sends (protocols.md 1.2)."""
+        """RegisterClient, with exactly the members the AWS CLI sends (docs/protocols.md 1.2)."""
         params: dict[str, Any] = {"clientName": client_name, "clientType": "public"}
         if scopes:
             params["scopes"] = list(scopes)

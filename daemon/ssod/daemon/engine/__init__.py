@@ -1,4 +1,1 @@
-"""The engine: sessions kept fresh, role credentials cached with single flight, logins, the
-refresh schedule and the status snapshot. No transport and no aiobotocore import: AWS is reached
-through the ``AwsApi`` seam (``ssod.daemon.aws.api``), time through the ``Clock`` seam.
-"""
+"""The engine: served profiles and their credentials, sessions and tokens, logins, schedule."""

@@ -19,9 +19,10 @@ from datetime import datetime
 
 from ssod.daemon.aws import ekssign
 from ssod.daemon.aws.api import AwsApi, EksCluster
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.engine import ekslife
 from ssod.daemon.engine.broker import Broker
-from ssod.daemon.engine.model import Clock, RoleCredentials
+from ssod.daemon.engine.model import Clock
 from ssod.errors import AwsUnavailable, UsageError
 
 log = logging.getLogger("ssod.eks")

@@ -1,3 +1,1 @@
-"""The host the daemon runs on: its runtime directory and single-instance guard, the ownership
-check at start-up, and desktop notifications.
-"""
+"""What the daemon needs of its host: runtime directory and lock, file ownership, notifications."""

@@ -1,3 +1,1 @@
-"""The transports: IPC (ZeroMQ), the fast socket, and the ECS and IMDS HTTP endpoints. They hand
-every request to the engine and never call AWS themselves.
-"""
+"""The transports: IPC, the fast socket, the ECS and IMDS endpoints. They ask the engine."""

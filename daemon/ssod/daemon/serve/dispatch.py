@@ -8,7 +8,7 @@ Nothing here touches AWS directly or holds state of its own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ssod import scoped
@@ -22,6 +22,20 @@ from ssod.errors import (
     LoginRequired,
     SessionNotFound,
     error_from_code,
+)
+from ssod.replies import (
+    AccountRoles,
+    CancelLoginReply,
+    ConsoleReply,
+    IssueTokenReply,
+    ListTokensReply,
+    LogoutReply,
+    ReloadReply,
+    RevokeTokenReply,
+    RolesReply,
+    SessionLogout,
+    SsoRegionReply,
+    StartUrlReply,
 )
 from ssod.wire import Op, Request
 
@@ -90,10 +104,7 @@ class Dispatcher:
     async def _credentials(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
         creds = await self._daemon.broker.credentials(profile)
-        # The ECS body under credential_process's name for the session token.
-        body: dict[str, object] = dict(creds.ecs_json())
-        body["SessionToken"] = body.pop("Token")
-        yield body
+        yield creds.ipc_reply()
 
     async def _login(self, args: Mapping[str, object]) -> Result:
         key = self._key(args)
@@ -115,7 +126,8 @@ class Dispatcher:
 
     async def _cancel_login(self, args: Mapping[str, object]) -> Result:
         cancelled = self._daemon.logins.cancel(self._key(args))
-        yield {"cancelled": cancelled}
+        reply: CancelLoginReply = {"cancelled": cancelled}
+        yield reply
 
     async def _logout(self, args: Mapping[str, object]) -> Result:
         broker = self._daemon.broker
@@ -123,12 +135,13 @@ class Dispatcher:
             keys = [s.spec.key for s in broker.sessions.sessions()]
         else:
             keys = [self._key(args)]
-        results = []
+        results: list[SessionLogout] = []
         for key in keys:
             self._daemon.logins.cancel(key)
             self._daemon.eks.forget(broker.profiles_of(key))
             results.append(await broker.logout(key))
-        yield {"sessions": results}
+        reply: LogoutReply = {"sessions": results}
+        yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
         broker = self._daemon.broker
@@ -147,16 +160,17 @@ class Dispatcher:
             except TokenRejected:
                 await broker.sessions.token_rejected(key, token)
                 raise state.login_required_error() from None
-        yield {
+        reply: RolesReply = {
             "session": state.spec.name,
             "start_url": state.spec.start_url,
             "region": region,
             "accounts": listed,
         }
+        yield reply
 
-    async def _list_roles(self, region: str, access_token: str) -> list[dict[str, Any]]:
+    async def _list_roles(self, region: str, access_token: str) -> list[AccountRoles]:
         aws = self._daemon.aws
-        listed: list[dict[str, Any]] = []
+        listed: list[AccountRoles] = []
         for account in await aws.list_accounts(region, access_token):
             roles = await aws.list_account_roles(region, access_token, account.account_id)
             listed.append(
@@ -171,7 +185,11 @@ class Dispatcher:
 
     async def _reload(self, args: Mapping[str, object]) -> Result:
         await self._daemon.reload()
-        yield {"config_file": str(self._daemon.settings.config_file), **self._daemon.config_info()}
+        reply: ReloadReply = {
+            "config_file": str(self._daemon.settings.config_file),
+            **self._daemon.config_info(),
+        }
+        yield reply
 
     async def _endpoint(self, args: Mapping[str, object]) -> Result:
         yield self._daemon.endpoint_info()
@@ -182,19 +200,22 @@ class Dispatcher:
 
     async def _sso_region(self, args: Mapping[str, object]) -> Result:
         region = _str(args, "region") or ""
-        yield {
+        reply: SsoRegionReply = {
             "region": region,
             "identity_center": await self._daemon.aws.has_oidc_endpoint(region),
         }
+        yield reply
 
     async def _start_url(self, args: Mapping[str, object]) -> Result:
         url = _str(args, "start_url") or ""
         if not starturl.needs_lookup(url):
-            yield {"start_url": url, "region": None, "looked_up": False}
+            unchanged: StartUrlReply = {"start_url": url, "region": None, "looked_up": False}
+            yield unchanged
             return
         portal = await self._daemon.logins.look_up(url)
         region = starturl.region_in_host(urlsplit(portal).hostname or "")
-        yield {"start_url": portal, "region": region, "looked_up": True}
+        reply: StartUrlReply = {"start_url": portal, "region": region, "looked_up": True}
+        yield reply
 
     async def _console(self, args: Mapping[str, object]) -> Result:
         from ssod.daemon.aws import console
@@ -231,7 +252,7 @@ class Dispatcher:
                 ) from None
         url = console.login_url(plan.federation_url, plan.destination, token)
         link = await self._daemon.console_links.link(url) if args.get("link") else None
-        yield {
+        reply: ConsoleReply = {
             "url": url,
             "link": link,
             "destination": plan.destination,
@@ -240,6 +261,7 @@ class Dispatcher:
             "account_id": creds.account_id,
             "expires_at": format_timestamp(creds.expiration),
         }
+        yield reply
 
     async def _issue_token(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
@@ -252,14 +274,17 @@ class Dispatcher:
         issued = await self._daemon.scoped.issue(
             profile, ttl, _str(args, "name") or "", pid=pid, started=started
         )
-        yield {**issued.record.public(), "token": issued.token}
+        reply: IssueTokenReply = {**issued.record.public(), "token": issued.token}
+        yield reply
 
     async def _revoke_token(self, args: Mapping[str, object]) -> Result:
         gone = await self._daemon.scoped.revoke(
             key=_str(args, "id"), profile=_str(args, "profile"), every=bool(args.get("all"))
         )
-        yield {"revoked": [r.public() for r in gone]}
+        reply: RevokeTokenReply = {"revoked": [r.public() for r in gone]}
+        yield reply
 
     async def _list_tokens(self, args: Mapping[str, object]) -> Result:
         await self._daemon.scoped.sweep()
-        yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}
+        reply: ListTokensReply = {"tokens": [r.public() for r in self._daemon.scoped.live()]}
+        yield reply

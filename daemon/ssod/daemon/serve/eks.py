@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from ssod.daemon.engine.ekstokens import EksRequest, EksTokens
 from ssod.daemon.serve.ipc import Progress
+from ssod.replies import EksClusterReply, EksTokenReply
 
 Result = AsyncIterator[Progress | Mapping[str, object]]
 
@@ -33,12 +34,13 @@ async def token(tokens: EksTokens, args: Mapping[str, object]) -> Result:
             dualstack=args.get("dualstack") is True,
         )
     )
-    yield {
+    reply: EksTokenReply = {
         "token": issued.token,
         "expiration": issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": issued.region,
         "host": issued.host,
     }
+    yield reply
 
 
 async def cluster(tokens: EksTokens, args: Mapping[str, object]) -> Result:
@@ -46,10 +48,11 @@ async def cluster(tokens: EksTokens, args: Mapping[str, object]) -> Result:
     found = await tokens.cluster(
         _str(args, "profile") or "", _str(args, "region"), _str(args, "cluster") or ""
     )
-    yield {
+    reply: EksClusterReply = {
         "name": found.name,
         "arn": found.arn,
         "endpoint": found.endpoint,
         "certificate_authority": found.certificate_authority,
         "status": found.status,
     }
+    yield reply

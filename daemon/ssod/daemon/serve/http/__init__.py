@@ -1,3 +1,1 @@
-"""Plumbing the HTTP endpoints share: listeners and the listen policy, the connection guard, peer
-credentials and one-time console links.
-"""
+"""What the ECS and IMDS endpoints share: listeners, listen policy, guard, peers, links."""
