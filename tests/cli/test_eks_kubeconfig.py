@@ -161,9 +161,9 @@ def test_adopt_changes_only_the_command_lines(signed_in: DaemonHarness, tmp_path
     changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
     assert changed == [("      command: aws", f'      command: "{BIN}/ssod"')]
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
-    # kubectl now runs ssod with the AWS CLI's arguments, unchanged: once.
-    runs = signed_in.log().count("fast request op=eks_token outcome=ok")
+    # Editing ran no plugin; kubectl now runs ssod with the AWS CLI's arguments, unchanged: once.
+    assert signed_in.log().count("fast request op=eks_token") == 0
     assert "hello-" in _kubectl(signed_in, env, "get", "pods")
-    assert signed_in.log().count("fast request op=eks_token outcome=ok") == runs + 1
+    assert signed_in.log().count("fast request op=eks_token outcome=ok") == 1
     again = signed_in.ssod("eks", "kubeconfig", "--adopt", env=env)
     assert again.stdout == f"Adopted 0 of 0 `aws eks get-token` users in {config}\n"

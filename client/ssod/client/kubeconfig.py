@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -52,9 +53,26 @@ def ssod_command() -> list[str]:
     return [sys.executable, "-m", "ssod.client.cli"]
 
 
+def kubectl_binary() -> str | None:
+    """kubectl; with Google Cloud SDK's dispatcher, the newest ``kubectl.1.NN`` beside it.
+
+    The dispatcher asks the current context's server for its version before every command, which
+    runs that context's exec plugin (an ``aws eks get-token`` about to be adopted, say); the
+    ``config`` subcommands need no server and read and write the file alike in every version.
+    """
+    found = shutil.which("kubectl")
+    if found is None:
+        return None
+    real = os.path.realpath(found)
+    versions = [p for p in glob.glob(glob.escape(real) + ".1.*") if p.rsplit(".", 1)[1].isdigit()]
+    if not versions:
+        return found
+    return max(versions, key=lambda p: int(p.rsplit(".", 1)[1]))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ssod eks kubeconfig``."""
-    kubectl = shutil.which("kubectl")
+    kubectl = kubectl_binary()
     if kubectl is None:
         raise UsageError("kubectl is not installed: ssod eks kubeconfig edits kubeconfig with it")
     path = kubeconfig_path(args.kubeconfig, os.environ)
