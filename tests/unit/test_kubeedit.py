@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
 from ssod.client import kubeedit
 
 ARN = "arn:aws:eks:us-east-1:111111111111:cluster/demo"
@@ -65,3 +70,16 @@ def test_crlf_and_indented_lists_and_names_not_found() -> None:
     assert (changed, missed) == (1, 1)
     assert text == crlf.replace("command: aws", 'command: "/s"')
     assert kubeedit.adopt("kind: Config\n", {"a"}, "/s") == ("kind: Config\n", 0, 1)
+
+
+def test_which_kubeconfig_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ssod.client.kubeconfig import kubeconfig_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert kubeconfig_path(None, {}) == tmp_path / ".kube" / "config"
+    assert kubeconfig_path(None, {"KUBECONFIG": ""}) == tmp_path / ".kube" / "config"
+    assert (
+        kubeconfig_path(None, {"KUBECONFIG": f"{os.pathsep}{first}{os.pathsep}{second}"}) == first
+    )
+    assert kubeconfig_path("~/x", {"KUBECONFIG": str(first)}) == tmp_path / "x"
