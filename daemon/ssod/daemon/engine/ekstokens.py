@@ -16,12 +16,13 @@ import logging
 from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from ssod.daemon.aws import ekssign
 from ssod.daemon.aws.api import AwsApi, EksCluster
 from ssod.daemon.aws.credentials import RoleCredentials
+from ssod.daemon.config.model import AwsConfig
 from ssod.daemon.engine import ekslife
-from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.model import Clock
 from ssod.errors import AwsUnavailable, UsageError
 
@@ -32,6 +33,19 @@ DEFAULT_SESSION_NAME = "EKSGetTokenAuth"
 
 TokenKey = tuple[str, str, str, str]  # profile, role ARN|session ("" for none), STS host, cluster
 RoleKey = tuple[str, str, str]  # profile, role ARN, session name
+
+
+class CredentialSource(Protocol):
+    """What EKS tokens need of the broker (``engine.broker.Broker``)."""
+
+    @property
+    def config(self) -> AwsConfig | None: ...
+
+    def check_served(self, name: str) -> None: ...
+
+    async def credentials(self, name: str) -> RoleCredentials: ...
+
+    def discard(self, name: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +74,7 @@ class EksToken:
 class EksTokens:
     """Signs EKS tokens with the broker's credentials and hands each out for its lifetime."""
 
-    def __init__(self, broker: Broker, aws: AwsApi, clock: Clock) -> None:
+    def __init__(self, broker: CredentialSource, aws: AwsApi, clock: Clock) -> None:
         self._broker = broker
         self._aws = aws
         self._clock = clock
