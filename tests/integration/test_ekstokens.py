@@ -32,6 +32,13 @@ class ManualClock:
     def monotonic(self) -> float:
         return (self.at - T0).total_seconds()
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def wait(self, event: asyncio.Event, timeout: float) -> bool:
+        await asyncio.sleep(0)
+        return event.is_set()
+
 
 class Source:
     """Hands out credentials that expire ``lifetime`` after each fetch (``short`` once)."""

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ssod.daemon.aws import ekssign
-from ssod.daemon.aws.api import AwsApi, EksCluster
+from ssod.daemon.aws.api import EksCluster
 from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.config.model import AwsConfig
 from ssod.daemon.engine import ekslife
@@ -48,6 +48,25 @@ class CredentialSource(Protocol):
     def discard(self, name: str) -> None: ...
 
 
+class EksAws(Protocol):
+    """The AWS calls EKS tokens and kubeconfig entries need (``aws.api.BotocoreAws``)."""
+
+    async def assume_role(
+        self,
+        source: RoleCredentials,
+        region: str,
+        role_arn: str,
+        session_name: str,
+        *,
+        duration_seconds: int | None = None,
+        external_id: str | None = None,
+    ) -> RoleCredentials: ...
+
+    async def describe_cluster(
+        self, source: RoleCredentials, region: str, name: str
+    ) -> EksCluster: ...
+
+
 @dataclass(frozen=True)
 class EksRequest:
     """One ``eks get-token``: whose credentials, which cluster, which STS endpoint."""
@@ -74,7 +93,7 @@ class EksToken:
 class EksTokens:
     """Signs EKS tokens with the broker's credentials and hands each out for its lifetime."""
 
-    def __init__(self, broker: CredentialSource, aws: AwsApi, clock: Clock) -> None:
+    def __init__(self, broker: CredentialSource, aws: EksAws, clock: Clock) -> None:
         self._broker = broker
         self._aws = aws
         self._clock = clock
