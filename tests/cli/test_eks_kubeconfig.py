@@ -147,11 +147,15 @@ users:
 
 def test_adopt_changes_only_the_command_lines(signed_in: DaemonHarness, tmp_path: Path) -> None:
     state = signed_in.emulator.state
+    # ~/.kube/config as a link into a dotfiles repository: the target is edited, the link stays.
+    target = tmp_path / "dotfiles" / "kubeconfig"
+    target.parent.mkdir()
     config = tmp_path / "config"
+    config.symlink_to(target)
     original = AWS_WRITTEN.format(
         ca=base64.b64encode(state.kube_ca).decode(), server=state.kube_endpoints["demo"], arn=ARN
     )
-    config.write_text(original)
+    target.write_text(original)
     env = {"KUBECONFIG": str(config), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     done = signed_in.ssod("eks", "kubeconfig", "--adopt", env=env)
     assert done.returncode == 0, done.stderr
@@ -160,7 +164,7 @@ def test_adopt_changes_only_the_command_lines(signed_in: DaemonHarness, tmp_path
     before = original.splitlines()
     changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
     assert changed == [("      command: aws", f'      command: "{BIN}/ssod"')]
-    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert config.is_symlink() and stat.S_IMODE(target.stat().st_mode) == 0o600
     # Editing ran no plugin; kubectl now runs ssod with the AWS CLI's arguments, unchanged: once.
     assert signed_in.log().count("fast request op=eks_token") == 0
     assert "hello-" in _kubectl(signed_in, env, "get", "pods")

@@ -7,8 +7,8 @@ are named as ``aws eks update-kubeconfig`` names them (the cluster ARN; ``--alia
 context) and the user runs ssod: ``exec.apiVersion`` ``client.authentication.k8s.io/v1``,
 ``interactiveMode: Never``, an absolute ``command``. ``--adopt`` changes only the ``command:``
 line of each user that runs ``aws eks get-token`` (``kubeedit``), args and env unchanged, and
-checks through kubectl that nothing else changed. Either way kubectl edits a 0600 copy in the
-same directory, which then replaces the file in one rename.
+checks through kubectl that nothing else changed. Either way kubectl edits a private 0600 copy,
+whose bytes then replace the file through ``ssod.atomicfile`` (whole or not at all, 0600).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Set
 from pathlib import Path
 from typing import Any
 
+from ssod import atomicfile
 from ssod.client import common, kubeedit
 from ssod.errors import SsodError, UsageError
 
@@ -188,18 +189,18 @@ def _kubectl(kubectl: str, path: Path, *args: str) -> str:
 
 @contextlib.contextmanager
 def _edited_copy(path: Path) -> Iterator[Path]:
-    """A 0600 copy of ``path`` (or an empty file) beside it; renamed over it if the block ends
-    without an error, removed otherwise."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    copy = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if path.exists():
-                out.write(path.read_bytes())
-        os.chmod(copy, 0o600)
+    """A 0600 copy of ``path`` (or an empty file) in a private temp directory, for kubectl to edit;
+    when the block ends without an error, its bytes replace the file (``atomicfile.write``).
+
+    A kubeconfig that is a symlink (a dotfiles repository, say) has its target replaced, as
+    kubectl and the AWS CLI write through it; the link stays.
+    """
+    target = Path(os.path.realpath(path))
+    atomicfile.ensure_private_dir(target.parent)
+    with tempfile.TemporaryDirectory(prefix="ssod-kubeconfig-") as tmp:
+        copy = Path(tmp) / "config"
+        copy.touch(mode=0o600)
+        if target.exists():
+            copy.write_bytes(target.read_bytes())
         yield copy
-        os.replace(copy, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            copy.unlink()
+        atomicfile.write(target, copy.read_bytes(), mode=0o600)
