@@ -19,6 +19,7 @@ from bench import (
     aws_calls,
     client_startup,
     ecs_load,
+    eks,
     first_credentials,
     freshness,
     machine,
@@ -37,6 +38,7 @@ MEASUREMENTS: dict[str, Callable[[Options], Section]] = {
     "aws-calls": aws_calls.measure,
     "scale": scale.measure,
     "freshness": freshness.measure,
+    "eks": eks.measure,
 }
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

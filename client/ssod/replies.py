@@ -247,6 +247,25 @@ class ListTokensReply(TypedDict):
     tokens: list[TokenInfo]
 
 
+class EksTokenReply(TypedDict):
+    """``eks_token``: the token (a secret for 15 minutes), the end reported to kubectl."""
+
+    token: str
+    expiration: str
+    region: str
+    host: str
+
+
+class EksClusterReply(TypedDict):
+    """``eks_cluster``: what ``aws eks update-kubeconfig`` takes from DescribeCluster."""
+
+    name: str
+    arn: str
+    endpoint: str
+    certificate_authority: str
+    status: str
+
+
 #: Each operation's final reply type.
 REPLIES: dict[Op, type] = {
     Op.STATUS: StatusReply,
@@ -264,4 +283,6 @@ REPLIES: dict[Op, type] = {
     Op.ISSUE_TOKEN: IssueTokenReply,
     Op.REVOKE_TOKEN: RevokeTokenReply,
     Op.LIST_TOKENS: ListTokensReply,
+    Op.EKS_TOKEN: EksTokenReply,
+    Op.EKS_CLUSTER: EksClusterReply,
 }

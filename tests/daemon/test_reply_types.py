@@ -96,6 +96,9 @@ def test_every_operation_replies_with_its_type(ssod_daemon: DaemonHarness) -> No
     issued = ask(Op.ISSUE_TOKEN, profile="dev", name="probe")
     ask(Op.ISSUE_TOKEN, profile="prod")
     ask(Op.LIST_TOKENS)
+    ask(Op.EKS_TOKEN, profile="dev", cluster="demo")
+    ask(Op.EKS_TOKEN, profile="dev", cluster="demo", role_arn="arn:aws:iam::222222222222:role/D")
+    ask(Op.EKS_CLUSTER, profile="dev", cluster="demo")
     ask(Op.STATUS)  # with scoped tokens
     ask(Op.REVOKE_TOKEN, id=issued["id"])
     ask(Op.CANCEL_LOGIN, sso_session="corp")

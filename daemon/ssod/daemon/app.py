@@ -30,6 +30,7 @@ from ssod.daemon.config.watcher import Watcher
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.model import Clock, SystemClock
@@ -86,6 +87,7 @@ class Daemon:
         self.console_links = ConsoleLinks(self.clock)
         self.token = EcsTokenKeeper(settings.token_file)
         self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.eks = EksTokens(self.broker, self.aws, self.clock)
         self.ecs = EcsServer(
             self.broker,
             lambda: self.token.value,
@@ -115,6 +117,7 @@ class Daemon:
                     self.broker,
                     self.logins,
                     self.clock,
+                    eks=self.eks,
                 ),
                 roles=RoleLister(self.aws, self.broker.sessions),
                 signin=ConsoleSignin(self.broker, self.federation, settings.signin_endpoint),
@@ -133,6 +136,7 @@ class Daemon:
                     ipc_endpoint=settings.ipc_endpoint,
                 ),
                 console_links=self.console_links,
+                eks=self.eks,
             )
         )
         self.ipc = IpcServer(settings.ipc_endpoint, dispatcher)
@@ -212,6 +216,7 @@ class Daemon:
         await self.scoped.flush()
         await self.console_links.close()
         await self.broker.wait_idle()
+        await self.eks.close()
         await self.broker.close()
         await self.notifier.drain()
         await self.federation.close()

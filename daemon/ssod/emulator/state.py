@@ -59,6 +59,9 @@ class EmulatorState:
     access_tokens: dict[str, AccessRecord] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    #: Each EKS cluster's Kubernetes API stub (``https://127.0.0.1:PORT``) and their CA (PEM).
+    kube_endpoints: dict[str, str] = field(default_factory=dict)
+    kube_ca: bytes = b""
     faults: FaultBook = field(default_factory=FaultBook)
     creds: CredentialStore = field(init=False)
     signin: SigninTokens = field(init=False)

@@ -22,7 +22,7 @@ from botocore import UNSIGNED
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ssod.daemon.aws.credentials import RoleCredentials
-from ssod.errors import AwsUnavailable, RoleAccessDenied
+from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
 
 #: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds
 #: its own backoff on top, and the ECS endpoint never waits on either beyond one second.
@@ -81,6 +81,17 @@ class Account:
     email: str
 
 
+@dataclass(frozen=True)
+class EksCluster:
+    """What ``aws eks update-kubeconfig`` takes from DescribeCluster."""
+
+    name: str
+    arn: str
+    endpoint: str
+    certificate_authority: str
+    status: str
+
+
 class AwsApi(Protocol):
     """The AWS operations ssod needs. Implemented by BotocoreAws."""
 
@@ -123,6 +134,10 @@ class AwsApi(Protocol):
         duration_seconds: int | None = None,
         external_id: str | None = None,
     ) -> RoleCredentials: ...
+
+    async def describe_cluster(
+        self, source: RoleCredentials, region: str, name: str
+    ) -> EksCluster: ...
 
     def oidc_endpoint(self, region: str) -> str: ...
 
@@ -397,6 +412,37 @@ class BotocoreAws:
             expiration=expiration.astimezone(UTC),
             account_id=role_arn.split(":")[4] if role_arn.count(":") >= 5 else source.account_id,
             role_arn=reply.get("AssumedRoleUser", {}).get("Arn") or role_arn,
+        )
+
+    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
+        """EKS DescribeCluster with ``source`` credentials (``AWS_ENDPOINT_URL_EKS`` honoured)."""
+        creator = self._session.create_client(
+            "eks",
+            region_name=region,
+            config=self._signed_config,
+            aws_access_key_id=source.access_key_id,
+            aws_secret_access_key=source.secret_access_key,
+            aws_session_token=source.session_token,
+        )
+        try:
+            async with creator as eks:
+                reply = await eks.describe_cluster(name=name)
+        except ClientError as err:
+            code = _error_code(err)
+            if code == "ResourceNotFoundException":
+                raise AwsError(f"EKS has no cluster named {name!r} in {region}") from None
+            if code in {"AccessDeniedException", "AccessDenied"}:
+                raise RoleAccessDenied(f"EKS refused DescribeCluster for {name!r}") from None
+            raise _unavailable("DescribeCluster", err) from None
+        except BotoCoreError as err:
+            raise _unavailable("DescribeCluster", err) from None
+        cluster = reply["cluster"]
+        return EksCluster(
+            name=str(cluster.get("name", name)),
+            arn=str(cluster.get("arn", "")),
+            endpoint=str(cluster.get("endpoint", "")),
+            certificate_authority=str(cluster.get("certificateAuthority", {}).get("data", "")),
+            status=str(cluster.get("status", "")),
         )
 
     async def close(self) -> None:
