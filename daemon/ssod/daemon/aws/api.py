@@ -42,6 +42,10 @@ class TokenRejected(Exception):
     """The SSO portal refused the access token (401), even if its expiresAt lies ahead."""
 
 
+class PortalThrottled(AwsUnavailable):
+    """The SSO portal throttled a call (TooManyRequestsException) and botocore's retry too."""
+
+
 @dataclass(frozen=True)
 class TokenGrant:
     """What CreateToken returns."""
@@ -153,6 +157,10 @@ _OIDC_KINDS = {
     "InvalidClientMetadataException": "invalid_client_metadata",
     "InvalidRedirectUriException": "invalid_redirect_uri",
 }
+
+
+#: Throttling error codes of the portal (botocore's retry handler's list, the ones it sends).
+_THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
@@ -292,6 +300,8 @@ class BotocoreAws:
             code = _error_code(err)
             if code == "UnauthorizedException":
                 raise TokenRejected(method) from None
+            if code in _THROTTLING:
+                raise PortalThrottled(_unavailable(method, err).message) from None
             if code in {"ForbiddenException", "ResourceNotFoundException"}:
                 raise RoleAccessDenied(
                     f"IAM Identity Center refused {method}: {code}; check the account and role"

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ssod import scoped
 from ssod.daemon.aws import starturl
 from ssod.daemon.aws.api import TokenRejected
+from ssod.daemon.engine.listing import RoleListing
 from ssod.daemon.serve.ipc import Progress
 from ssod.errors import (
     BadRequest,
@@ -134,12 +135,12 @@ class Dispatcher:
         assert state is not None
         region = state.spec.region
         try:
-            listed = await self._list_roles(region, token.access_token)
+            listed = await self._list_roles(region, token.access_token, args)
         except TokenRejected:
             # Revoked before its expiry (a logout elsewhere): refresh once, else login required.
             token = await broker.sessions.token_rejected(key, token)
             try:
-                listed = await self._list_roles(region, token.access_token)
+                listed = await self._list_roles(region, token.access_token, args)
             except TokenRejected:
                 await broker.sessions.token_rejected(key, token)
                 raise state.login_required_error() from None
@@ -150,20 +151,16 @@ class Dispatcher:
             "accounts": listed,
         }
 
-    async def _list_roles(self, region: str, access_token: str) -> list[dict[str, Any]]:
-        aws = self._daemon.aws
-        listed: list[dict[str, Any]] = []
-        for account in await aws.list_accounts(region, access_token):
-            roles = await aws.list_account_roles(region, access_token, account.account_id)
-            listed.append(
-                {
-                    "account_id": account.account_id,
-                    "account_name": account.name,
-                    "email": account.email,
-                    "roles": sorted(roles),
-                }
-            )
-        return listed
+    async def _list_roles(
+        self, region: str, access_token: str, args: Mapping[str, object]
+    ) -> list[dict[str, Any]]:
+        listing = RoleListing(self._daemon.aws, region, access_token)
+        account_id = _str(args, "account_id")
+        if account_id is not None:  # one account's roles: the wizard's role menu
+            return [{"account_id": account_id, "roles": await listing.roles_of(account_id)}]
+        if args.get("accounts_only"):  # the wizard's account menu
+            return await listing.accounts()
+        return await listing.everything()
 
     async def _reload(self, args: Mapping[str, object]) -> Result:
         await self._daemon.reload()
