@@ -42,6 +42,7 @@ from ssod.daemon.host.runtime import (
     fast_socket_path,
     prepare_runtime_dir,
 )
+from ssod.daemon.serve import ecsport
 from ssod.daemon.serve.dispatch import Dispatcher
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.fastipc import FastServer
@@ -152,7 +153,7 @@ class Daemon:
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.reload()
-            await self.ecs.start()
+            await ecsport.start(self.ecs, self.settings.ecs_port_file, self.settings.ecs_port)
             if self.imds is not None:
                 await self.imds.start()
             await self.fast.start()

@@ -288,8 +288,13 @@ class EcsServer:
         """``http://HOST:PORT`` for one of the served addresses."""
         return f"http://{url_host(host)}:{self._port}"
 
-    async def start(self) -> None:
-        """Bind 127.0.0.1 (and container addresses present) and serve; SsodError if taken."""
+    async def start(self, port: int | None = None) -> None:
+        """Bind 127.0.0.1 (and container addresses present) and serve; SsodError if taken.
+
+        ``port`` replaces the one given at construction (``ecsport`` tries several).
+        """
+        if port is not None:
+            self._port = port
         # aiohttp's low-level server with one handler that routes by itself (``_route``): the
         # Application's router, match info and middleware chain cost about a tenth of the hot
         # path's CPU for three fixed routes.
