@@ -158,5 +158,23 @@ def test_roles_gives_up_on_a_portal_that_keeps_throttling(
     assert out.returncode == 6, out.stdout + out.stderr
     [message] = [line for line in out.stderr.splitlines() if line.strip()]
     assert "kept throttling ListAccountRoles" in message, message
-    assert "try again in a minute" in message
+    assert message.count("try again") == 1  # what failed and what to do, once
     assert "ssod will retry" not in message  # it does not: the command ends here
+
+
+def test_an_unreachable_endpoint_is_one_message_saying_what_failed_and_what_to_do(
+    ssod_daemon: DaemonHarness, ssod_emulator: BackgroundEmulator
+) -> None:
+    ssod_daemon.config_file.unlink()
+    ssod_daemon.start()
+    ssod_emulator.set_faults(operation="RegisterClient", kind="drop")  # the connection dies
+    args = ["configure", "--non-interactive", "--sso-session", "my-sso", "--use-device-code"]
+    out = ssod_daemon.ssod(
+        *args, "--sso-start-url", START_URL, "--sso-region", "us-east-1", env=NO_BROWSER
+    )
+    assert out.returncode == 6, out.stdout + out.stderr
+    [message] = [line for line in out.stderr.splitlines() if line.strip()]
+    assert message.startswith("ssod: AWS RegisterClient failed: ConnectionClosedError (http")
+    assert message.endswith("; check the network (and the SSO region), or try again in a moment")
+    assert "ssod will retry" not in message
+    assert not ssod_daemon.config_file.exists()  # put back as it was: no file

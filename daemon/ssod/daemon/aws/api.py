@@ -15,11 +15,18 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ssod.daemon.engine.model import RoleCredentials
 from ssod.errors import AwsUnavailable, RoleAccessDenied
@@ -164,11 +171,22 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
+    """What failed, once: the caller says what happens next (the broker retries; a command's
+    user is told to try again), so no advice here."""
+    name = "".join(part.title() for part in operation.split("_"))  # the API's name
     if isinstance(err, ClientError):
-        detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
-    else:
-        detail = type(err).__name__
-    return AwsUnavailable(f"AWS {operation} failed: {detail}; ssod will retry")
+        return AwsUnavailable(
+            f"AWS {name} failed: {_error_code(err) or 'error'} (HTTP {_status(err)})"
+        )
+    # Where it went, without the query string: scheme and host say which region's endpoint.
+    raw = str(getattr(err, "kwargs", {}).get("endpoint_url") or "")
+    parts = urlsplit(raw)
+    where = f" ({parts.scheme}://{parts.netloc})" if parts.netloc else ""
+    if isinstance(err, EndpointConnectionError):
+        return AwsUnavailable(f"AWS {name} failed: cannot reach the endpoint{where}")
+    if isinstance(err, ConnectTimeoutError | ReadTimeoutError):
+        return AwsUnavailable(f"AWS {name} failed: no answer in time{where}")
+    return AwsUnavailable(f"AWS {name} failed: {type(err).__name__}{where}")
 
 
 class BotocoreAws:

@@ -94,7 +94,7 @@ class RoleListing:
                     if throttled >= self._policy.attempts:
                         raise PortalThrottled(
                             f"IAM Identity Center kept throttling {operation} "
-                            f"(TooManyRequestsException, {throttled} tries): try again in a minute"
+                            f"(TooManyRequestsException, {throttled} tries)"
                         ) from None
                     pause = backoff(throttled, self._policy, self._rng).total_seconds()
                     self._resume_at = max(self._resume_at, loop.time() + pause)
