@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import (
+    accounts_menu,
     aws_calls,
     client_startup,
     ecs_load,
@@ -36,6 +37,7 @@ MEASUREMENTS: dict[str, Callable[[Options], Section]] = {
     "aws-calls": aws_calls.measure,
     "scale": scale.measure,
     "freshness": freshness.measure,
+    "accounts-menu": accounts_menu.measure,
 }
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
