@@ -59,6 +59,9 @@ class EmulatorState:
     access_tokens: dict[str, AccessRecord] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    #: Calls being answered now, and the most answered at once, per operation (since a reset).
+    in_flight: Counter[str] = field(default_factory=Counter)
+    peaks: Counter[str] = field(default_factory=Counter)
     faults: FaultBook = field(default_factory=FaultBook)
     creds: CredentialStore = field(init=False)
     signin: SigninTokens = field(init=False)
