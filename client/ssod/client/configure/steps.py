@@ -7,7 +7,9 @@ profile being configured (``[default]`` when none is named). The daemon only kno
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a
 provisional profile, removed again); the profile comes last. Until that final write every exit
 path puts the file back as it was (``configure_edit``). The questions about the session are
-``configure_session``'s (shared with ``ssod configure sso-session``).
+``configure_session``'s (shared with ``ssod configure sso-session``). As the CLI does, the
+accounts are listed without their roles, then only the chosen account's roles are asked for
+(one ListAccountRoles); both menus are in the CLI's order (``order``).
 """
 
 from __future__ import annotations
