@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ssod.client.configure import order, roles_profiles
-from ssod.client.output import render
+from ssod.client.configure import roles_profiles
+from ssod.client.output import order, render
 from ssod.configview import parse
 
 

@@ -19,9 +19,8 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from ssod import paths
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
@@ -60,6 +59,7 @@ from ssod.daemon.store.cachefiles import (
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import CacheError, ConfigError
+from ssod.replies import ConfigInfo, EndpointReply, ImdsInfo, StatusReply
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -265,7 +265,7 @@ class Daemon:
             log.info("event=sso_region_updated session=%s region=%s", spec.name, region)
             await self.reload()
 
-    def config_info(self) -> dict[str, Any]:
+    def config_info(self) -> ConfigInfo:
         """The config file in service and its problems, for status and reload replies."""
         config = self.broker.config
         return {
@@ -276,7 +276,7 @@ class Daemon:
 
     # -- endpoint and token --------------------------------------------------------------
 
-    def endpoint_info(self) -> dict[str, Any]:
+    def endpoint_info(self) -> EndpointReply:
         """What ``ssod env`` prints: the ECS base URL, the token file and the token.
 
         Also the other addresses served (``urls``: one base URL per address, 127.0.0.1
@@ -293,7 +293,7 @@ class Daemon:
             **self._imds_info(),
         }
 
-    def _imds_info(self) -> dict[str, Any]:
+    def _imds_info(self) -> ImdsInfo:
         imds = self.imds
         if imds is None:
             return {"imds_url": None, "imds_urls": [], "imds_profile": None, "imds_waiting": []}
@@ -343,7 +343,7 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------
 
-    def status(self) -> Mapping[str, Any]:
+    def status(self) -> StatusReply:
         """Everything ``ssod status`` shows; no secret."""
         loaded = self._config_loaded_at
         return {

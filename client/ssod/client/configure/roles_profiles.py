@@ -97,7 +97,7 @@ def plan(
         if p.get("sso_session") == session
     }
     used = set(view.profiles) | set(taken) | {"default"}
-    from ssod.client.configure import order
+    from ssod.client.output import order
 
     accounts = order.accounts(a for a in listing.get("accounts") or [] if isinstance(a, dict))
     added = []

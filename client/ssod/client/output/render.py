@@ -351,7 +351,7 @@ def revoked_text(result: Mapping[str, Any]) -> str:
 
 def roles_data(roles: Mapping[str, Any]) -> dict[str, Any]:
     """The roles reply reduced to its documented keys, in the wizard's menu order."""
-    from ssod.client.configure import order  # the AWS CLI's keys (aws/aws-cli#10149)
+    from ssod.client.output import order  # the AWS CLI's keys (aws/aws-cli#10149)
 
     out = _project(roles, ("session", "start_url", "region"))
     accounts = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]

@@ -16,7 +16,7 @@ import ssl
 
 import aiohttp
 
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, FederationRefused
 
 log = logging.getLogger("ssod.federation")

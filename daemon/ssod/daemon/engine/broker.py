@@ -16,18 +16,19 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ssod.daemon.aws.api import AwsApi, TokenRejected
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile
 from ssod.daemon.engine import schedule
-from ssod.daemon.engine.model import Clock, RoleCredentials
+from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.engine.sessions import Notify, SessionKeeper, SessionSpec, SessionState
 from ssod.daemon.engine.status import profile_status, session_status
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
 from ssod.daemon.store.tokencache import format_timestamp, role_cache_key, token_cache_key
 from ssod.errors import AwsError, LoginRequired, ProfileNotFound, SessionNotFound, SsodError
+from ssod.replies import EngineStatus, SessionLogout
 
 log = logging.getLogger("ssod.broker")
 
@@ -352,7 +353,7 @@ class Broker:
         self._served(profile)
         return _session_key(config, profile)
 
-    async def logout(self, key: str) -> dict[str, Any]:
+    async def logout(self, key: str) -> SessionLogout:
         """Revoke the session's token, delete its cache files and forget its credentials."""
         state = self._session_state(key)
         token = state.token
@@ -391,7 +392,7 @@ class Broker:
 
     # -- status --------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> EngineStatus:
         """A snapshot with stable keys, free of secrets."""
         now = self._clock.now()
         config = self._config

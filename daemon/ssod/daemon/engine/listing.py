@@ -7,7 +7,7 @@ wizard's account menu), one account's roles (one ListAccountRoles: the role menu
 calls at a time and honours throttling: when the portal throttles a call, the whole listing
 pauses (exponential backoff with jitter, ``schedule.backoff``) before that call is tried again,
 so hundreds of accounts do not keep hammering a portal that said to slow down. Roles keep the
-portal's order; the client sorts them with the AWS CLI's keys (``ssod.client.configure.order``).
+portal's order; the client sorts them with the AWS CLI's keys (``ssod.client.output.order``).
 ``TokenRejected`` and every other error reach the caller unchanged.
 """
 
@@ -16,17 +16,18 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ssod.daemon.aws.api import Account, AwsApi, PortalThrottled
 from ssod.daemon.engine.schedule import ListingPolicy, backoff
+from ssod.replies import AccountRoles
 
 T = TypeVar("T")
 
 
-def account_entry(account: Account, roles: list[str] | None) -> dict[str, Any]:
+def account_entry(account: Account, roles: list[str] | None) -> AccountRoles:
     """One account as the roles reply carries it (``roles`` left out when not asked for)."""
-    entry: dict[str, Any] = {
+    entry: AccountRoles = {
         "account_id": account.account_id,
         "account_name": account.name,
         "email": account.email,
@@ -55,7 +56,7 @@ class RoleListing:
         self._slots = asyncio.Semaphore(self._policy.concurrency)
         self._resume_at = 0.0  # loop time before which no call starts (after a throttle)
 
-    async def accounts(self) -> list[dict[str, Any]]:
+    async def accounts(self) -> list[AccountRoles]:
         """Every account, without roles (ListAccounts only)."""
         return [account_entry(a, None) for a in await self._list_accounts()]
 
@@ -66,7 +67,7 @@ class RoleListing:
             lambda: self._aws.list_account_roles(self._region, self._token, account_id),
         )
 
-    async def everything(self) -> list[dict[str, Any]]:
+    async def everything(self) -> list[AccountRoles]:
         """Every account with its roles, ``concurrency`` ListAccountRoles calls at a time."""
         listed = await self._list_accounts()
         try:

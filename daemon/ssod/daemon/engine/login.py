@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -33,6 +33,7 @@ from ssod.daemon.store.tokencache import (
     registration_cache_key,
 )
 from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
+from ssod.replies import LoginReply
 
 #: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
 Obtained = tuple[SsoToken, timedelta]
@@ -56,11 +57,11 @@ class LoginRun:
     flow: Flow
     #: The start URL IAM Identity Center is sent: the configured one, or where a vanity one leads.
     issuer: str = ""
-    history: list[dict[str, Any]] = field(default_factory=list)
-    listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    history: list[Mapping[str, Any]] = field(default_factory=list)
+    listeners: set[asyncio.Queue[Mapping[str, Any]]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
 
-    def emit(self, event: dict[str, Any]) -> None:
+    def emit(self, event: Mapping[str, Any]) -> None:
         self.history.append(event)
         for queue in self.listeners:
             queue.put_nowait(event)
@@ -105,9 +106,9 @@ class LoginManager:
         run.task = asyncio.create_task(self._drive(run), name=f"login {spec.name}")
         return run
 
-    async def events(self, run: LoginRun) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, run: LoginRun) -> AsyncIterator[Mapping[str, Any]]:
         """Every event of ``run`` from its start, ending with ``done`` or ``failed``."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
         for event in run.history:
             queue.put_nowait(event)
         run.listeners.add(queue)
@@ -166,7 +167,7 @@ class LoginManager:
             self._fail(run, LoginFailed(f"login for {run.spec.name} failed: {type(bug).__name__}"))
             return
         self._sessions.adopt(run.spec.key, token, lifetime)
-        done: dict[str, Any] = {
+        done: LoginReply = {
             "event": "done",
             "session": run.spec.name,
             "start_url": run.spec.start_url,

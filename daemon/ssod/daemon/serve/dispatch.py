@@ -8,7 +8,7 @@ Nothing here touches AWS directly or holds state of its own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ssod import scoped
@@ -22,6 +22,20 @@ from ssod.errors import (
     LoginRequired,
     SessionNotFound,
     error_from_code,
+)
+from ssod.replies import (
+    AccountRoles,
+    CancelLoginReply,
+    ConsoleReply,
+    IssueTokenReply,
+    ListTokensReply,
+    LogoutReply,
+    ReloadReply,
+    RevokeTokenReply,
+    RolesReply,
+    SessionLogout,
+    SsoRegionReply,
+    StartUrlReply,
 )
 from ssod.wire import Op, Request
 
@@ -88,10 +102,7 @@ class Dispatcher:
     async def _credentials(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
         creds = await self._daemon.broker.credentials(profile)
-        # The ECS body under credential_process's name for the session token.
-        body: dict[str, object] = dict(creds.ecs_json())
-        body["SessionToken"] = body.pop("Token")
-        yield body
+        yield creds.ipc_reply()
 
     async def _login(self, args: Mapping[str, object]) -> Result:
         key = self._key(args)
@@ -113,7 +124,8 @@ class Dispatcher:
 
     async def _cancel_login(self, args: Mapping[str, object]) -> Result:
         cancelled = self._daemon.logins.cancel(self._key(args))
-        yield {"cancelled": cancelled}
+        reply: CancelLoginReply = {"cancelled": cancelled}
+        yield reply
 
     async def _logout(self, args: Mapping[str, object]) -> Result:
         broker = self._daemon.broker
@@ -121,11 +133,12 @@ class Dispatcher:
             keys = [s.spec.key for s in broker.sessions.sessions()]
         else:
             keys = [self._key(args)]
-        results = []
+        results: list[SessionLogout] = []
         for key in keys:
             self._daemon.logins.cancel(key)
             results.append(await broker.logout(key))
-        yield {"sessions": results}
+        reply: LogoutReply = {"sessions": results}
+        yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
         broker = self._daemon.broker
@@ -144,27 +157,33 @@ class Dispatcher:
             except TokenRejected:
                 await broker.sessions.token_rejected(key, token)
                 raise state.login_required_error() from None
-        yield {
+        reply: RolesReply = {
             "session": state.spec.name,
             "start_url": state.spec.start_url,
             "region": region,
             "accounts": listed,
         }
+        yield reply
 
     async def _list_roles(
         self, region: str, access_token: str, args: Mapping[str, object]
-    ) -> list[dict[str, Any]]:
+    ) -> list[AccountRoles]:
         listing = RoleListing(self._daemon.aws, region, access_token)
         account_id = _str(args, "account_id")
         if account_id is not None:  # one account's roles: the wizard's role menu
-            return [{"account_id": account_id, "roles": await listing.roles_of(account_id)}]
+            roles = await listing.roles_of(account_id)
+            return [{"account_id": account_id, "account_name": "", "email": "", "roles": roles}]
         if args.get("accounts_only"):  # the wizard's account menu
             return await listing.accounts()
         return await listing.everything()
 
     async def _reload(self, args: Mapping[str, object]) -> Result:
         await self._daemon.reload()
-        yield {"config_file": str(self._daemon.settings.config_file), **self._daemon.config_info()}
+        reply: ReloadReply = {
+            "config_file": str(self._daemon.settings.config_file),
+            **self._daemon.config_info(),
+        }
+        yield reply
 
     async def _endpoint(self, args: Mapping[str, object]) -> Result:
         yield self._daemon.endpoint_info()
@@ -175,19 +194,22 @@ class Dispatcher:
 
     async def _sso_region(self, args: Mapping[str, object]) -> Result:
         region = _str(args, "region") or ""
-        yield {
+        reply: SsoRegionReply = {
             "region": region,
             "identity_center": await self._daemon.aws.has_oidc_endpoint(region),
         }
+        yield reply
 
     async def _start_url(self, args: Mapping[str, object]) -> Result:
         url = _str(args, "start_url") or ""
         if not starturl.needs_lookup(url):
-            yield {"start_url": url, "region": None, "looked_up": False}
+            unchanged: StartUrlReply = {"start_url": url, "region": None, "looked_up": False}
+            yield unchanged
             return
         portal = await self._daemon.logins.look_up(url)
         region = starturl.region_in_host(urlsplit(portal).hostname or "")
-        yield {"start_url": portal, "region": region, "looked_up": True}
+        reply: StartUrlReply = {"start_url": portal, "region": region, "looked_up": True}
+        yield reply
 
     async def _console(self, args: Mapping[str, object]) -> Result:
         from ssod.daemon.aws import console
@@ -224,7 +246,7 @@ class Dispatcher:
                 ) from None
         url = console.login_url(plan.federation_url, plan.destination, token)
         link = await self._daemon.console_links.link(url) if args.get("link") else None
-        yield {
+        reply: ConsoleReply = {
             "url": url,
             "link": link,
             "destination": plan.destination,
@@ -233,6 +255,7 @@ class Dispatcher:
             "account_id": creds.account_id,
             "expires_at": format_timestamp(creds.expiration),
         }
+        yield reply
 
     async def _issue_token(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
@@ -245,14 +268,17 @@ class Dispatcher:
         issued = await self._daemon.scoped.issue(
             profile, ttl, _str(args, "name") or "", pid=pid, started=started
         )
-        yield {**issued.record.public(), "token": issued.token}
+        reply: IssueTokenReply = {**issued.record.public(), "token": issued.token}
+        yield reply
 
     async def _revoke_token(self, args: Mapping[str, object]) -> Result:
         gone = await self._daemon.scoped.revoke(
             key=_str(args, "id"), profile=_str(args, "profile"), every=bool(args.get("all"))
         )
-        yield {"revoked": [r.public() for r in gone]}
+        reply: RevokeTokenReply = {"revoked": [r.public() for r in gone]}
+        yield reply
 
     async def _list_tokens(self, args: Mapping[str, object]) -> Result:
         await self._daemon.scoped.sweep()
-        yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}
+        reply: ListTokensReply = {"tokens": [r.public() for r in self._daemon.scoped.live()]}
+        yield reply
