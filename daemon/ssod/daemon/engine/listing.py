@@ -37,8 +37,9 @@ def account_entry(account: Account, roles: list[str] | None) -> AccountRoles:
     return entry
 
 
-class RoleListing:
-    """One listing for one session's token, in one region."""
+class PacedListing:
+    """Portal calls for one session's token, in one region: a few at a time, paused when
+    throttled."""
 
     def __init__(
         self,

@@ -32,7 +32,14 @@ from ssod.daemon.store.tokencache import (
     format_timestamp,
     registration_cache_key,
 )
-from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
+from ssod.errors import (
+    ConfigError,
+    LoginCancelled,
+    LoginFailed,
+    LoginRequired,
+    SsodError,
+    error_from_code,
+)
 from ssod.replies import LoginReply
 
 #: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
@@ -121,9 +128,24 @@ class LoginManager:
         finally:
             run.listeners.discard(queue)
 
-    async def look_up(self, start_url: str) -> str:
-        """Where a vanity ``start_url`` leads (the lookup every login of it makes)."""
-        return await starturl.lookup(start_url, self._fetch)
+    async def follow(self, key: str, *, use_device_code: bool) -> AsyncIterator[dict[str, Any]]:
+        """Start or join the login of session ``key`` and yield its events up to ``done``.
+
+        Progress events carry ``first``: whether this call started the flow (clients that join a
+        running flow must not open another browser tab). A failed flow raises its error.
+        """
+        state = self._sessions.get(key)
+        if state is None:
+            raise LoginRequired("that session is not configured")
+        first = not self.running(key)
+        run = self.start(state.spec, use_device_code=use_device_code)
+        async for event in self.events(run):
+            if event["event"] == "failed":
+                raise error_from_code(str(event["code"]), str(event["message"]))
+            if event["event"] == "done":
+                yield dict(event)
+                return
+            yield {**event, "first": first}
 
     def running(self, key: str) -> bool:
         """Whether a flow for the session is in progress (``start`` would join it)."""
@@ -294,7 +316,7 @@ class LoginManager:
             interval = step.wait
             if self._clock.monotonic() > deadline:
                 raise LoginFailed(f"login for {spec.name} failed: the device code expired")
-            await asyncio.sleep(interval)
+            await self._clock.sleep(interval)
 
     # -- authorization code with PKCE ------------------------------------------------------
 
