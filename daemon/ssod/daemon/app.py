@@ -117,7 +117,7 @@ class Daemon:
                     self.logins,
                     self.clock,
                 ),
-                roles=RoleLister(self.aws, self.broker.sessions),
+                roles=RoleLister(self.aws, self.broker.sessions, self.clock),
                 signin=ConsoleSignin(self.broker, self.federation, settings.signin_endpoint),
                 discovery=Discovery(self.aws),
                 config=self.config,

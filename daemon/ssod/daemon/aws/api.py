@@ -49,8 +49,13 @@ class TokenRejected(Exception):
     """The SSO portal refused the access token (401), even if its expiresAt lies ahead."""
 
 
-class PortalThrottled(AwsUnavailable):
-    """The SSO portal throttled a call (TooManyRequestsException) and botocore's retry too."""
+class PortalThrottled(Exception):
+    """The SSO portal throttled a listing call (TooManyRequestsException), botocore's retry
+    too; the lister pauses and asks again (``engine.listing``). ``message`` says which call."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -310,7 +315,9 @@ class BotocoreAws:
         except BotoCoreError as err:
             raise _unavailable(method, err) from None
 
-    async def _portal_call(self, region: str, method: str, params: dict[str, Any]) -> Any:
+    async def _portal_call(
+        self, region: str, method: str, params: dict[str, Any], *, paced: bool = False
+    ) -> Any:
         try:
             client = await self._client("sso", region)
             return await getattr(client, method)(**params)
@@ -318,7 +325,7 @@ class BotocoreAws:
             code = _error_code(err)
             if code == "UnauthorizedException":
                 raise TokenRejected(method) from None
-            if code in _THROTTLING:
+            if paced and code in _THROTTLING:
                 raise PortalThrottled(_unavailable(method, err).message) from None
             if code in {"ForbiddenException", "ResourceNotFoundException"}:
                 raise RoleAccessDenied(
@@ -347,11 +354,11 @@ class BotocoreAws:
         )
 
     async def list_accounts(self, region: str, access_token: str) -> list[Account]:
-        """ListAccounts, all pages."""
+        """ListAccounts, all pages; PortalThrottled when throttled."""
         accounts: list[Account] = []
         params: dict[str, Any] = {"accessToken": access_token}
         while True:
-            reply = await self._portal_call(region, "list_accounts", params)
+            reply = await self._portal_call(region, "list_accounts", params, paced=True)
             accounts.extend(
                 Account(
                     account_id=a["accountId"],
@@ -367,11 +374,11 @@ class BotocoreAws:
     async def list_account_roles(
         self, region: str, access_token: str, account_id: str
     ) -> list[str]:
-        """ListAccountRoles, all pages: the role names."""
+        """ListAccountRoles, all pages: the role names; PortalThrottled when throttled."""
         roles: list[str] = []
         params: dict[str, Any] = {"accessToken": access_token, "accountId": account_id}
         while True:
-            reply = await self._portal_call(region, "list_account_roles", params)
+            reply = await self._portal_call(region, "list_account_roles", params, paced=True)
             roles.extend(r["roleName"] for r in reply.get("roleList", []))
             if not reply.get("nextToken"):
                 return roles

@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ssod.daemon.aws.api import Account, AwsApi, PortalThrottled
+from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import ListingPolicy, backoff
+from ssod.errors import AwsUnavailable
 from ssod.replies import AccountRoles
 
 T = TypeVar("T")
@@ -46,16 +48,18 @@ class PacedListing:
         aws: AwsApi,
         region: str,
         access_token: str,
+        clock: Clock,
         policy: ListingPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._aws = aws
+        self._clock = clock
         self._region = region
         self._token = access_token
         self._policy = policy or ListingPolicy()
         self._rng = rng
         self._slots = asyncio.Semaphore(self._policy.concurrency)
-        self._resume_at = 0.0  # loop time before which no call starts (after a throttle)
+        self._resume_at = 0.0  # monotonic time before which no call starts (after a throttle)
 
     async def accounts(self) -> list[AccountRoles]:
         """Every account, without roles (ListAccounts only)."""
@@ -84,26 +88,25 @@ class PacedListing:
         )
 
     async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        loop = asyncio.get_running_loop()
         throttled = 0
         while True:
             async with self._slots:
-                await self._paused(loop)
+                await self._paused()
                 try:
                     return await call()
                 except PortalThrottled:
                     throttled += 1
                     if throttled >= self._policy.attempts:
-                        raise PortalThrottled(
+                        raise AwsUnavailable(
                             f"IAM Identity Center kept throttling {operation} "
                             f"(TooManyRequestsException, {throttled} tries)"
                         ) from None
                     pause = backoff(throttled, self._policy, self._rng).total_seconds()
-                    self._resume_at = max(self._resume_at, loop.time() + pause)
+                    self._resume_at = max(self._resume_at, self._clock.monotonic() + pause)
 
-    async def _paused(self, loop: asyncio.AbstractEventLoop) -> None:
-        while (wait := self._resume_at - loop.time()) > 0:
-            await asyncio.sleep(wait)
+    async def _paused(self) -> None:
+        while (wait := self._resume_at - self._clock.monotonic()) > 0:
+            await self._clock.sleep(wait)
 
 
 def _first(grouped: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ssod.daemon.aws.api import AwsApi
 from ssod.daemon.engine.listing import PacedListing
+from ssod.daemon.engine.model import Clock, SystemClock
 from ssod.daemon.engine.sessions import SessionKeeper, SessionSpec
 from ssod.errors import LoginRequired
 from ssod.replies import AccountRoles
@@ -29,9 +30,10 @@ class RoleListing:
 class RoleLister:
     """Lists accounts and roles for configured sessions."""
 
-    def __init__(self, aws: AwsApi, sessions: SessionKeeper) -> None:
+    def __init__(self, aws: AwsApi, sessions: SessionKeeper, clock: Clock | None = None) -> None:
         self._aws = aws
         self._sessions = sessions
+        self._clock = clock or SystemClock()
 
     async def list(
         self, key: str, *, accounts_only: bool = False, account_id: str | None = None
@@ -45,7 +47,7 @@ class RoleLister:
         region = state.spec.region
 
         async def listed(access_token: str) -> list[AccountRoles]:
-            paced = PacedListing(self._aws, region, access_token)
+            paced = PacedListing(self._aws, region, access_token, self._clock)
             if account_id is not None:
                 roles = await paced.roles_of(account_id)
                 return [{"account_id": account_id, "account_name": "", "email": "", "roles": roles}]
