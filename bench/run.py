@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import (
+    accounts_menu,
     aws_calls,
     client_startup,
     ecs_load,
@@ -39,6 +40,7 @@ MEASUREMENTS: dict[str, Callable[[Options], Section]] = {
     "scale": scale.measure,
     "freshness": freshness.measure,
     "eks": eks.measure,
+    "accounts-menu": accounts_menu.measure,
 }
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

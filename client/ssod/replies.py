@@ -158,12 +158,16 @@ class LogoutReply(TypedDict):
 
 
 class AccountRoles(TypedDict):
-    """One account and the roles the session may use in it."""
+    """One account and the roles the session may use in it.
+
+    Asked with ``account_id``: that account only, its name and email empty (not looked up);
+    asked with ``accounts_only``: every account without ``roles``.
+    """
 
     account_id: str
     account_name: str
     email: str
-    roles: list[str]
+    roles: NotRequired[list[str]]
 
 
 class RolesReply(TypedDict):

@@ -84,7 +84,12 @@ OPS: Mapping[Op, OpSpec] = {
     Op.LOGOUT: OpSpec(
         {"sso_session": str, "profile": str, "all": bool}, one_of=("sso_session", "profile", "all")
     ),
-    Op.ROLES: OpSpec({"sso_session": str, "profile": str}, one_of=("sso_session", "profile")),
+    # ``accounts_only``: the accounts without their roles (ListAccounts only); ``account_id``:
+    # that one account's roles (ListAccountRoles only), as ``aws configure sso`` asks.
+    Op.ROLES: OpSpec(
+        {"sso_session": str, "profile": str, "accounts_only": bool, "account_id": str},
+        one_of=("sso_session", "profile"),
+    ),
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),

@@ -89,6 +89,8 @@ def test_every_operation_replies_with_its_type(ssod_daemon: DaemonHarness) -> No
     ask(Op.STATUS)  # both kinds of profile, served
     ask(Op.ENDPOINT)
     ask(Op.ROLES, sso_session="corp")
+    ask(Op.ROLES, sso_session="corp", accounts_only=True)  # the wizard's account menu
+    ask(Op.ROLES, sso_session="corp", account_id="111111111111")  # and its role menu
     ask(Op.RELOAD)
     ask(Op.SSO_REGION, region="us-east-1")
     ask(Op.START_URL, start_url="https://d-1234567890.awsapps.com/start")

@@ -168,7 +168,7 @@ def explain(err: SsodError) -> str:
     elif isinstance(err, StartUrlUnreachable):
         hint = "that host is not AWS: check sso_start_url, the network and any proxy"
     elif isinstance(err, AwsUnavailable):
-        hint = "AWS did not answer in time; try again in a moment"
+        hint = "check the network (and the SSO region), or try again in a moment"
     elif isinstance(err, LoginFailed):
         hint = "run `ssod login` again"
     return f"{err.message}; {hint}" if hint else err.message

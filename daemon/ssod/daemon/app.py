@@ -45,6 +45,7 @@ from ssod.daemon.host.runtime import (
     prepare_runtime_dir,
 )
 from ssod.daemon.host.sdnotify import sd_notify
+from ssod.daemon.serve import ecsport
 from ssod.daemon.serve.dispatch import Dispatcher, Parts
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.fastipc import FastServer
@@ -119,7 +120,7 @@ class Daemon:
                     self.clock,
                     eks=self.eks,
                 ),
-                roles=RoleLister(self.aws, self.broker.sessions),
+                roles=RoleLister(self.aws, self.broker.sessions, self.clock),
                 signin=ConsoleSignin(self.broker, self.federation, settings.signin_endpoint),
                 discovery=Discovery(self.aws),
                 config=self.config,
@@ -173,7 +174,7 @@ class Daemon:
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.config.reload()
-            await self.ecs.start()
+            await ecsport.start(self.ecs, self.settings.ecs_port_file, self.settings.ecs_port)
             if self.imds is not None:
                 await self.imds.start()
             await self.fast.start()

@@ -2,7 +2,8 @@
 
 GET    /_emulator/health          {"status": "ok"}
 GET    /_emulator/calls           {"CreateToken": 3, "CreateToken:refresh_token": 1, ...}
-POST   /_emulator/calls/reset
+POST   /_emulator/calls/reset     (the peaks too)
+GET    /_emulator/peaks           {"ListAccountRoles": 8, ...}: the most calls answered at once
 POST   /_emulator/approve         {"user_code"?, "user"?}  -> {"approved": n}
 POST   /_emulator/deny            {"user_code"?}           -> {"denied": n}
 GET    /_emulator/faults          POST (a rule or a list of rules)   DELETE
@@ -39,6 +40,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{PREFIX}/health", _health)
     r.add_get(f"{PREFIX}/calls", _calls)
     r.add_post(f"{PREFIX}/calls/reset", _reset_calls)
+    r.add_get(f"{PREFIX}/peaks", _peaks)
     r.add_post(f"{PREFIX}/approve", _approve)
     r.add_post(f"{PREFIX}/deny", _deny)
     r.add_get(f"{PREFIX}/faults", _faults)
@@ -119,8 +121,14 @@ async def _calls(request: web.Request) -> web.StreamResponse:
     return web.json_response(dict(request.app[STATE].calls))
 
 
+async def _peaks(request: web.Request) -> web.StreamResponse:
+    return web.json_response(dict(request.app[STATE].peaks))
+
+
 async def _reset_calls(request: web.Request) -> web.StreamResponse:
-    request.app[STATE].calls.clear()
+    state = request.app[STATE]
+    state.calls.clear()
+    state.peaks.clear()
     return web.json_response({})
 
 

@@ -62,6 +62,9 @@ class EmulatorState:
     #: Each EKS cluster's Kubernetes API stub (``https://127.0.0.1:PORT``) and their CA (PEM).
     kube_endpoints: dict[str, str] = field(default_factory=dict)
     kube_ca: bytes = b""
+    #: Calls being answered now, and the most answered at once, per operation (since a reset).
+    in_flight: Counter[str] = field(default_factory=Counter)
+    peaks: Counter[str] = field(default_factory=Counter)
     faults: FaultBook = field(default_factory=FaultBook)
     creds: CredentialStore = field(init=False)
     signin: SigninTokens = field(init=False)

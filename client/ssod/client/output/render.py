@@ -363,11 +363,14 @@ def revoked_text(result: Mapping[str, Any]) -> str:
 
 
 def roles_data(roles: Mapping[str, Any]) -> dict[str, Any]:
-    """The roles reply reduced to its documented keys."""
+    """The roles reply reduced to its documented keys, in the wizard's menu order."""
+    from ssod.client.output import order  # the AWS CLI's keys (aws/aws-cli#10149)
+
     out = _project(roles, ("session", "start_url", "region"))
-    out["accounts"] = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
-    for account in out["accounts"]:
-        account["roles"] = [str(r) for r in account["roles"] or []]
+    accounts = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
+    for account in accounts:
+        account["roles"] = order.roles(str(r) for r in account["roles"] or [])
+    out["accounts"] = order.accounts(accounts)
     return out
 
 
@@ -386,7 +389,7 @@ def roles_text(
         key = (str(p.get("account_id")), str(p.get("role_name")))
         configured.setdefault(key, []).append(str(p.get("name")))
     rows: list[list[Cell]] = []
-    for a in sorted(data["accounts"], key=lambda a: (str(a["account_name"]), str(a["account_id"]))):
+    for a in data["accounts"]:
         for role in a["roles"] or ["(no roles)"]:
             names = configured.get((str(a["account_id"]), role), [])
             rows.append(

@@ -15,11 +15,18 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
@@ -40,6 +47,15 @@ class OidcProblem(Exception):
 
 class TokenRejected(Exception):
     """The SSO portal refused the access token (401), even if its expiresAt lies ahead."""
+
+
+class PortalThrottled(Exception):
+    """The SSO portal throttled a listing call (TooManyRequestsException), botocore's retry
+    too; the lister pauses and asks again (``engine.listing``). ``message`` says which call."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -170,12 +186,27 @@ _OIDC_KINDS = {
 }
 
 
+#: Throttling error codes of the portal (botocore's retry handler's list, the ones it sends).
+_THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+
+
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
+    """What failed, once: the caller says what happens next (the broker retries; a command's
+    user is told to try again), so no advice here."""
+    name = "".join(part.title() for part in operation.split("_"))  # the API's name
     if isinstance(err, ClientError):
-        detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
-    else:
-        detail = type(err).__name__
-    return AwsUnavailable(f"AWS {operation} failed: {detail}; ssod will retry")
+        return AwsUnavailable(
+            f"AWS {name} failed: {_error_code(err) or 'error'} (HTTP {_status(err)})"
+        )
+    # Where it went, without the query string: scheme and host say which region's endpoint.
+    raw = str(getattr(err, "kwargs", {}).get("endpoint_url") or "")
+    parts = urlsplit(raw)
+    where = f" ({parts.scheme}://{parts.netloc})" if parts.netloc else ""
+    if isinstance(err, EndpointConnectionError):
+        return AwsUnavailable(f"AWS {name} failed: cannot reach the endpoint{where}")
+    if isinstance(err, ConnectTimeoutError | ReadTimeoutError):
+        return AwsUnavailable(f"AWS {name} failed: no answer in time{where}")
+    return AwsUnavailable(f"AWS {name} failed: {type(err).__name__}{where}")
 
 
 class BotocoreAws:
@@ -299,7 +330,9 @@ class BotocoreAws:
         except BotoCoreError as err:
             raise _unavailable(method, err) from None
 
-    async def _portal_call(self, region: str, method: str, params: dict[str, Any]) -> Any:
+    async def _portal_call(
+        self, region: str, method: str, params: dict[str, Any], *, paced: bool = False
+    ) -> Any:
         try:
             client = await self._client("sso", region)
             return await getattr(client, method)(**params)
@@ -307,6 +340,8 @@ class BotocoreAws:
             code = _error_code(err)
             if code == "UnauthorizedException":
                 raise TokenRejected(method) from None
+            if paced and code in _THROTTLING:
+                raise PortalThrottled(_unavailable(method, err).message) from None
             if code in {"ForbiddenException", "ResourceNotFoundException"}:
                 raise RoleAccessDenied(
                     f"IAM Identity Center refused {method}: {code}; check the account and role"
@@ -334,11 +369,11 @@ class BotocoreAws:
         )
 
     async def list_accounts(self, region: str, access_token: str) -> list[Account]:
-        """ListAccounts, all pages."""
+        """ListAccounts, all pages; PortalThrottled when throttled."""
         accounts: list[Account] = []
         params: dict[str, Any] = {"accessToken": access_token}
         while True:
-            reply = await self._portal_call(region, "list_accounts", params)
+            reply = await self._portal_call(region, "list_accounts", params, paced=True)
             accounts.extend(
                 Account(
                     account_id=a["accountId"],
@@ -354,11 +389,11 @@ class BotocoreAws:
     async def list_account_roles(
         self, region: str, access_token: str, account_id: str
     ) -> list[str]:
-        """ListAccountRoles, all pages: the role names."""
+        """ListAccountRoles, all pages: the role names; PortalThrottled when throttled."""
         roles: list[str] = []
         params: dict[str, Any] = {"accessToken": access_token, "accountId": account_id}
         while True:
-            reply = await self._portal_call(region, "list_account_roles", params)
+            reply = await self._portal_call(region, "list_account_roles", params, paced=True)
             roles.extend(r["roleName"] for r in reply.get("roleList", []))
             if not reply.get("nextToken"):
                 return roles

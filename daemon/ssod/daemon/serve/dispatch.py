@@ -138,7 +138,11 @@ class Dispatcher:
         yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
-        listing = await self._p.roles.list(self._key(args))
+        listing = await self._p.roles.list(
+            self._key(args),
+            accounts_only=bool(args.get("accounts_only")),
+            account_id=_str(args, "account_id"),
+        )
         reply: RolesReply = {
             "session": listing.spec.name,
             "start_url": listing.spec.start_url,

@@ -45,8 +45,13 @@ class EmulatorRemote:
         result: dict[str, int] = self._call("GET", "calls")
         return result
 
+    def peaks(self) -> dict[str, int]:
+        """The most calls of each operation answered at once since the last reset."""
+        result: dict[str, int] = self._call("GET", "peaks")
+        return result
+
     def reset_calls(self) -> None:
-        """Zero the call counters."""
+        """Zero the call counters (and the peaks)."""
         self._call("POST", "calls/reset", {})
 
     def approve(self, user_code: str | None = None, user: str | None = None) -> int:
