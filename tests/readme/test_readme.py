@@ -54,7 +54,14 @@ case "$*" in
     for _ in $(seq 100); do [ -S "$SSOD_RUNTIME_DIR/ipc" ] && break; sleep 0.1; done ;;
   *"disable --now"*)
     rm -f "$FAKE_STATE/enabled"
-    [ -f "$FAKE_STATE/pid" ] && kill "$(cat "$FAKE_STATE/pid")"
+    if [ -f "$FAKE_STATE/pid" ]; then
+      p=$(cat "$FAKE_STATE/pid"); kill "$p"
+      # As systemctl does, return once it has stopped (gone, or a zombie nobody reaps).
+      for _ in $(seq 300); do
+        s=$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null || echo gone)
+        [ "$s" = gone ] || [ "$s" = Z ] && break; sleep 0.05
+      done
+    fi
     rm -f "$FAKE_STATE/pid" ;;
   *) ;;
 esac
@@ -98,6 +105,7 @@ def test_blocks_are_found() -> None:
         "credential_process",
         "ssod logout",
         "ssod service uninstall",
+        "ssod stop",
     ):
         assert command in script, command
 

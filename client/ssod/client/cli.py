@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "login": "login",
     "logout": "logout",
     "status": "status",
+    "stop": "stop",
     "env": "env",
     "exec": "exec",
     "console": "console",

@@ -1,6 +1,7 @@
 """The daemon's composition root: builds every part from ``Settings`` and runs their lifecycle.
 
-Start order: runtime directory and single-instance lock, ECS token and scoped tokens (those of
+Start order: runtime directory and the single-instance locks (per runtime directory and
+per HOME), ECS token and scoped tokens (those of
 ended processes dropped), config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
 sweep, then ``READY=1`` to systemd. Stop order is the
 reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ssod import paths
+from ssod import daemonlock, paths
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
 from ssod.daemon.config import awsconfig
@@ -141,7 +142,13 @@ class Daemon:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
-        self._lock = acquire_instance_lock(self.settings.runtime_dir, self.settings.started_by)
+        state_dir = self.settings.token_file.parent
+        ensure_private_dir(state_dir)
+        self._lock = acquire_instance_lock(
+            self.settings.runtime_dir,
+            self.settings.started_by,
+            home_lock=daemonlock.home_lock_path(state_dir),
+        )
         if self._lock.took_over:
             log.info("event=took_over from=autostart pid=%d", self._lock.took_over)
         try:
