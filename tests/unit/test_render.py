@@ -243,8 +243,11 @@ def test_status_text_when_nothing_is_configured() -> None:
     text = render.status_text({"daemon": daemon}, NOW)
     assert "  config error  line 3: bad" in text
     assert "  ECS token     /t/ecs-token: mode 0644" in text
-    assert "No SSO sessions are configured" in text
+    assert "No SSO sessions are loaded: fix the config error above." in text
+    assert "ssod configure" not in text  # it would write into the file that does not parse
     assert "No SSO profiles are configured." in text
+    fine = render.status_text({"daemon": {}}, NOW)
+    assert "No SSO sessions are configured: run `ssod configure`" in fine
 
 
 # -- roles, logout, rotation, login ------------------------------------------------------------

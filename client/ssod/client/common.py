@@ -113,11 +113,20 @@ def resolve_target(client: IpcClient, target: Target) -> Target:
         legacy = [p for p in profiles if p.get("session") == only.get("name")]
         if legacy:
             return Target(profile=str(legacy[0]["name"]), defaulted=True)
+    if (broken := config_error(status)) is not None:
+        raise broken
     names = ", ".join(str(s.get("name")) for s in sessions) or "none"
     raise ProfileNotFound(
         "no profile named and no [default] profile: name one with --profile NAME or "
         f"--sso-session NAME, or set AWS_PROFILE (configured sso-sessions: {names})"
     )
+
+
+def config_error(status: Mapping[str, Any]) -> ConfigError | None:
+    """The daemon's config file error, if any: the cause of a profile it cannot find."""
+    daemon = status.get("daemon")
+    cause = daemon.get("config_error") if isinstance(daemon, dict) else None
+    return ConfigError(cause) if isinstance(cause, str) and cause else None
 
 
 def dicts(value: object) -> list[dict[str, Any]]:

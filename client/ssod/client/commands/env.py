@@ -155,6 +155,8 @@ def served_from(
 
     profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
     if profile not in profiles:
+        if (broken := common.config_error(status)) is not None:
+            raise broken
         daemon = status.get("daemon")
         where = daemon.get("config_file") if isinstance(daemon, dict) else None
         how = "" if named else "; name one with --profile NAME"

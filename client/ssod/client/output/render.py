@@ -216,7 +216,7 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     if d["tokens_error"]:
         out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
     out.append("")
-    out.extend(_sessions_text(data["sessions"], now, color))
+    out.extend(_sessions_text(data["sessions"], now, color, broken=bool(d["config_error"])))
     out.append("")
     out.extend(_profiles_text(data["profiles"], now, color))
     if data["tokens"]:
@@ -233,7 +233,12 @@ def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False
     return "\n".join(out)
 
 
-def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -> list[str]:
+def _sessions_text(
+    sessions: list[dict[str, Any]], now: datetime, color: bool, *, broken: bool = False
+) -> list[str]:
+    if not sessions and broken:
+        # `ssod configure` would write into the file that does not parse.
+        return ["No SSO sessions are loaded: fix the config error above."]
     if not sessions:
         return ["No SSO sessions are configured: run `ssod configure` or `aws configure sso`."]
     rows: list[list[Cell]] = []

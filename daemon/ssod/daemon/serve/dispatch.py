@@ -17,8 +17,10 @@ from ssod.daemon.aws.api import TokenRejected
 from ssod.daemon.serve.ipc import Progress
 from ssod.errors import (
     BadRequest,
+    ConfigError,
     FederationRefused,
     LoginRequired,
+    ProfileNotFound,
     SessionNotFound,
     error_from_code,
 )
@@ -72,7 +74,18 @@ class Dispatcher:
         handler = self._ops.get(request.op)
         if handler is None:
             raise BadRequest(f"operation {request.op} is not supported by this daemon")
-        return handler(request.args)
+        return self._config_error_first(handler(request.args))
+
+    async def _config_error_first(self, replies: Result) -> Result:
+        """A profile or session not found while the config file does not parse: say why."""
+        try:
+            async for reply in replies:
+                yield reply
+        except (ProfileNotFound, SessionNotFound):
+            cause = self._daemon.config_info()["config_error"]
+            if cause is None:
+                raise
+            raise ConfigError(str(cause)) from None
 
     def _key(self, args: Mapping[str, object]) -> str:
         broker = self._daemon.broker
