@@ -174,7 +174,7 @@ def explain(err: SsodError) -> str:
     elif isinstance(err, RoleAccessDenied):
         hint = "`ssod roles` lists the accounts and roles you can use"
     elif isinstance(err, AwsUnavailable):
-        hint = "AWS did not answer in time; try again in a moment"
+        hint = "try again in a moment"
     elif isinstance(err, LoginFailed):
         hint = "run `ssod login` again"
     return f"{err.message}; {hint}" if hint else err.message
