@@ -122,6 +122,55 @@ def test_status_text_and_json(ssod_daemon: DaemonHarness) -> None:
     assert served == {"dev": True, "prod": False, "chained": False}
 
 
+def test_status_fits_80_columns_and_names_the_daemons_endpoints(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    logged_in(ssod_daemon)
+    assert ssod_daemon.ssod("token", "issue", "--profile", "dev").returncode == 0
+    for columns in ("60", "80"):
+        out = ssod_daemon.ssod("status", env={"COLUMNS": columns})
+        assert out.returncode == 0, out.stderr
+        assert max(len(line) for line in out.stdout.splitlines()) <= int(columns), out.stdout
+        assert "Note:" not in out.stderr  # this shell has the daemon's endpoints
+    # The emulator's endpoints are not AWS's own: status names them.
+    oidc = ssod_daemon.env["AWS_ENDPOINT_URL_SSO_OIDC"]
+    assert f"AWS endpoint  {oidc} (AWS_ENDPOINT_URL_SSO_OIDC)" in out.stdout
+    data = json.loads(ssod_daemon.ssod("status", "--output", "json").stdout)
+    assert data["daemon"]["endpoints"]["AWS_ENDPOINT_URL_SSO_OIDC"] == oidc
+
+
+def test_a_shell_with_other_endpoints_is_told(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    env = {**ssod_daemon.env}
+    del env["AWS_ENDPOINT_URL_STS"]
+    out = subprocess.run(
+        [sys.executable, "-m", "ssod.client.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "the daemon uses other AWS endpoints than this shell" in out.stderr
+    assert "AWS_ENDPOINT_URL_STS differ" in out.stderr and "`ssod stop`" in out.stderr
+    assert not out.stderr.startswith("ssod:")
+
+
+def test_status_check_is_the_scripts_question(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("status", "--check", "--profile", "dev")
+    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr
+    # One wording: as `ssod credentials` says it.
+    creds = ssod_daemon.ssod("credentials", "--profile", "dev")
+    assert out.stderr == creds.stderr and "needs a login (not logged in)" in out.stderr
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    out = ssod_daemon.ssod("status", "--check", "--sso-session", "corp")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("sso-session corp is logged in (token expires in ")
+    missing = ssod_daemon.ssod("status", "--check", "--profile", "nope")
+    assert missing.returncode == errors.EXIT_NOT_FOUND, missing.stderr
+
+
 # -- credentials -------------------------------------------------------------------------------
 
 

@@ -29,3 +29,17 @@ def test_a_refused_connection_is_named(ssod_daemon: DaemonHarness) -> None:
     assert f"cannot connect to 127.0.0.1:{port}" in out.stderr, out.stderr
     for wrong in ("did not answer in time", "will retry", "EndpointConnectionError"):
         assert wrong not in out.stderr, out.stderr
+
+
+def test_an_aws_failure_names_a_daemon_on_other_endpoints(ssod_daemon: DaemonHarness) -> None:
+    # The daemon was started before this shell set the endpoint it calls (the emulator's).
+    emulator_sso = ssod_daemon.env["AWS_ENDPOINT_URL_SSO"]
+    ssod_daemon.env["AWS_ENDPOINT_URL_SSO"] = f"http://127.0.0.1:{_closed_port()}"
+    ssod_daemon.start()
+    ssod_daemon.login(use_device_code=True)
+    # The full client (the fast path stays free of a second request).
+    env = {"AWS_ENDPOINT_URL_SSO": emulator_sso, "SSOD_FAST_PATH": "0"}
+    out = ssod_daemon.ssod("credentials", "--profile", "dev", env=env)
+    assert out.returncode == EXIT_AWS, out.stderr
+    assert "Note: the daemon uses other AWS endpoints than this shell" in out.stderr
+    assert "AWS_ENDPOINT_URL_SSO differ" in out.stderr and "`ssod stop`" in out.stderr

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ssod.errors import (
     EXIT_USAGE,
+    AwsError,
     AwsUnavailable,
     ConfigError,
     LoginFailed,
@@ -150,6 +151,26 @@ def connect(timeout: float = DEFAULT_TIMEOUT, *, start: bool = False) -> IpcClie
     return client
 
 
+def add_json_arguments(
+    parser: argparse.ArgumentParser, help: str = "machine-readable output (stable keys)"
+) -> None:
+    """``--json``, and the AWS CLI's ``--output json`` (or ``text``) for the same choice."""
+    import argparse
+
+    class _Output(argparse.Action):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+            namespace.json = values == "json"
+
+    parser.add_argument("--json", action="store_true", help=help)
+    parser.add_argument(
+        "--output",
+        choices=("json", "text"),
+        action=_Output,
+        dest="json",
+        help="json: as --json; text: the default",
+    )
+
+
 def add_no_start_argument(parser: argparse.ArgumentParser) -> None:
     """``--no-start``: exit 3 rather than start a daemon when none runs."""
     parser.add_argument(
@@ -186,7 +207,28 @@ def run_command(main: Callable[[argparse.Namespace], int], args: argparse.Namesp
         return main(args)
     except SsodError as err:
         print(f"ssod: {explain(err)}", file=sys.stderr)
+        if isinstance(err, AwsError):
+            note = _endpoints_note()
+            if note is not None:
+                print(f"Note: {note}", file=sys.stderr)
         return err.exit_code
+
+
+def _endpoints_note() -> str | None:
+    """After an AWS failure: whether the daemon calls other endpoints than this shell would."""
+    from ssod import endpointvars
+    from ssod.wire import Op
+
+    try:
+        with connect(2.0) as client:
+            status = client.request(Op.STATUS)
+    except SsodError:
+        return None
+    daemon = status.get("daemon")
+    endpoints = daemon.get("endpoints") if isinstance(daemon, dict) else None
+    if not isinstance(endpoints, dict):
+        return None
+    return endpointvars.mismatch_note(endpoints, os.environ)
 
 
 def handler(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ssod import daemonlock, paths
+from ssod import daemonlock, endpointvars, paths
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
 from ssod.daemon.config import awsconfig
@@ -370,6 +370,7 @@ class Daemon:
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
                 "config_error": self._config_error,
                 "ecs_token_error": self._token_error,
+                "endpoints": endpointvars.configured(os.environ),
             },
             **self.broker.status(),
             "tokens": [r.public() for r in self.scoped.live()],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ssod.client.common import add_target_arguments
+from ssod.client.common import add_json_arguments, add_target_arguments
 from ssod.client.configure import roles_profiles
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     add_target_arguments(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    add_json_arguments(p)
     roles_profiles.add_arguments(p)
     p.set_defaults(handler=_run)
 

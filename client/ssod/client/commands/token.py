@@ -52,9 +52,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     issue.add_argument("--profile", metavar="NAME", required=True, help="the one profile it serves")
     add_ttl_argument(issue)
     add_name_argument(issue)
-    issue.add_argument(
-        "--json", action="store_true", help="print id, name, profile, times and the token as JSON"
-    )
+    common.add_json_arguments(issue, "print id, name, profile, times and the token as JSON")
     issue.set_defaults(handler=common.handler(_issue))
 
     revoke = actions.add_parser(
@@ -71,7 +69,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     listing = actions.add_parser(
         "list", help="the live scoped tokens", description="List the live scoped tokens."
     )
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_json_arguments(listing)
     listing.set_defaults(handler=common.handler(_list))
 
     p.set_defaults(handler=common.usage(p))
