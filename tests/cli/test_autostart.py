@@ -234,3 +234,22 @@ def test_the_started_daemon_gets_absolute_paths_and_no_service_manager_variables
     assert env["SSOD_STATE_DIR"] == os.path.expanduser("~/st")
     assert env["AWS_PROFILE"] == "dev"
     assert not {"NOTIFY_SOCKET", "INVOCATION_ID", "LISTEN_FDS"} & env.keys()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("roles", "--sso-session", "corp"), errors.EXIT_LOGIN_REQUIRED),
+        (("logout", "--sso-session", "corp"), 0),
+        (("token", "list"), 0),
+    ],
+)
+def test_roles_logout_and_token_start_one_too(
+    on_demand: DaemonHarness, args: tuple[str, ...], code: int
+) -> None:
+    refused = on_demand.ssod(*args, "--no-start")
+    assert refused.returncode == errors.EXIT_NO_DAEMON, refused.stderr
+    assert _autostarted(on_demand.runtime) == []
+    out = on_demand.ssod(*args)
+    assert out.returncode == code, out.stderr  # the daemon answered
+    assert len(_autostarted(on_demand.runtime)) == 1

@@ -78,7 +78,11 @@ def test_error_exits(ssod_daemon: DaemonHarness) -> None:
         assert out.returncode == 5, (args, out.stderr)
     usage = ssod_daemon.ssod("login", "--profile", "dev", "--sso-session", "corp")
     assert usage.returncode == errors.EXIT_USAGE == 2
-    assert ssod_daemon.ssod("credentials").returncode == 2  # --profile is required
+    # Like every other command: AWS_PROFILE, then default (STANDARD_CONFIG has no [default]).
+    defaulted = ssod_daemon.ssod("credentials", env={"AWS_PROFILE": "dev"})
+    assert defaulted.returncode == errors.EXIT_LOGIN_REQUIRED, defaulted.stderr
+    assert ssod_daemon.ssod("credentials").returncode == errors.EXIT_NOT_FOUND
+    assert "(default)" in ssod_daemon.ssod("credentials", "--format", "env").stderr
     assert ssod_daemon.ssod("token").returncode == 2
 
 
@@ -309,7 +313,7 @@ def test_env_says_when_something_else_would_win(ssod_daemon: DaemonHarness) -> N
         line.startswith("# AWS_PROFILE=dev is set") and "unset AWS_PROFILE" in line
         for line in out.stdout.splitlines()
     )
-    assert "ssod: note: AWS_PROFILE=dev is set" in out.stderr  # eval would hide stdout's comment
+    assert "Note: AWS_PROFILE=dev is set" in out.stderr  # eval would hide stdout's comment
     quiet = ssod_daemon.ssod("env", "--profile", "prod")
     assert quiet.stderr == ""
     missing = ssod_daemon.ssod("env")

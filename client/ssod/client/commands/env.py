@@ -20,10 +20,23 @@ if TYPE_CHECKING:
     from ssod.client.ipc import IpcClient
 
 _USAGE = {
-    "sh": 'eval "$(ssod env)"',
-    "fish": "ssod env --shell fish | source",
-    "powershell": "ssod env --shell powershell | Invoke-Expression",
+    "sh": 'eval "$(ssod env{args})"',
+    "fish": "ssod env{args} --shell fish | source",
+    "powershell": "ssod env{args} --shell powershell | Invoke-Expression",
 }
+#: Shells that take sh's syntax (``--shell bash`` and ``--shell zsh`` print what ``sh`` does).
+AS_SH = ("bash", "zsh")
+
+
+def usage_line(shell_name: str, profile: str | None) -> str:
+    """How to use ``ssod env`` in this shell, keeping ``--profile`` when one was given."""
+    from ssod.client.output.shell import quote
+
+    syntax = "sh" if shell_name in AS_SH else shell_name
+    plain = profile is not None and profile.replace("-", "").replace("_", "").isalnum()
+    word = profile if plain else quote(profile or "", "sh")
+    args = f" --profile {word}" if profile else ""
+    return _USAGE.get(syntax, _USAGE["sh"]).format(args=args)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -34,14 +47,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description=(
             "Print the AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
             "and AWS_CONTAINER_AUTHORIZATION_TOKEN lines for a profile. Use: "
-            + "; ".join(_USAGE.values())
+            + "; ".join(usage_line(name, None) for name in _USAGE)
         ),
     )
     p.add_argument(
         "--profile", metavar="NAME", help="profile to serve (default: $AWS_PROFILE, then default)"
     )
     p.add_argument(
-        "--shell", default="sh", choices=tuple(_USAGE), help="syntax to print (default sh)"
+        "--shell",
+        default="sh",
+        choices=(*_USAGE, *AS_SH),
+        help="syntax to print (default sh; bash and zsh are sh)",
     )
     p.add_argument(
         "--remote",
@@ -119,10 +135,10 @@ def render(
     profile = profile_arg or common.default_profile(environ)
     served = served_from(endpoint, status, profile, named=bool(profile_arg))
     notes = precedence_notes(environ, served.names)
-    lines = [f"Use: {_USAGE[shell_name]}", *notes]
+    lines = [f"Use: {usage_line(shell_name, profile_arg)}", *notes]
     out = shell.env_text(served.endpoint, profile, shell_name, lines, region=served.region)
     # eval swallows stdout: say it where the person can see it
-    errs = [f"ssod: note: {note}" for note in notes] if notes and not stdout_tty else []
+    errs = [f"Note: {note}" for note in notes] if notes and not stdout_tty else []
     return out, errs
 
 

@@ -168,7 +168,7 @@ def ensure_signed_in(client: IpcClient, profile: str, *, login: bool) -> None:
     except LoginRequired:
         if not login:
             raise
-        print(f"ssod: the session of profile {profile} needs a login: signing in.", file=sys.stderr)
+        print(f"The session of profile {profile} needs a login: signing in.", file=sys.stderr)
     code = run_login(client, Target(profile=profile), done_to=sys.stderr)
     if code != 0:
         raise SystemExit(code)

@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "tokens are not affected."
         ),
     )
+    common.add_no_start_argument(rotate)
     rotate.set_defaults(handler=common.handler(_rotate))
 
     issue = actions.add_parser(
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_ttl_argument(issue)
     add_name_argument(issue)
     common.add_json_arguments(issue, "print id, name, profile, times and the token as JSON")
+    common.add_no_start_argument(issue)
     issue.set_defaults(handler=common.handler(_issue))
 
     revoke = actions.add_parser(
@@ -64,12 +66,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     which.add_argument("key", nargs="?", metavar="ID_OR_NAME", help="a token's id or name")
     which.add_argument("--profile", metavar="NAME", help="every scoped token of this profile")
     which.add_argument("--all", action="store_true", help="every scoped token")
+    common.add_no_start_argument(revoke)
     revoke.set_defaults(handler=common.handler(_revoke))
 
     listing = actions.add_parser(
         "list", help="the live scoped tokens", description="List the live scoped tokens."
     )
     common.add_json_arguments(listing)
+    common.add_no_start_argument(listing)
     listing.set_defaults(handler=common.handler(_list))
 
     p.set_defaults(handler=common.usage(p))
@@ -92,7 +96,9 @@ def add_name_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def issue_token(profile: str, ttl: str | None, name: str | None) -> dict[str, Any]:
+def issue_token(
+    profile: str, ttl: str | None, name: str | None, *, start: bool = True
+) -> dict[str, Any]:
     """Ask the daemon for a scoped token; ``--ttl`` is checked here first (exit 2 if bad)."""
     from ssod import scoped
     from ssod.client import common
@@ -104,7 +110,7 @@ def issue_token(profile: str, ttl: str | None, name: str | None) -> dict[str, An
     if name:
         scoped.check_name(name)
         args["name"] = name
-    with common.connect() as client:
+    with common.connect(start=start) as client:
         return dict(client.request(Op.ISSUE_TOKEN, **args))
 
 
@@ -113,7 +119,7 @@ def _rotate(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         endpoint = client.request(Op.ROTATE_TOKEN)
     print(render.rotated_text(endpoint))
     return 0
@@ -125,7 +131,7 @@ def _issue(args: argparse.Namespace) -> int:
 
     from ssod.client.output import render
 
-    issued = issue_token(args.profile, args.ttl, args.name)
+    issued = issue_token(args.profile, args.ttl, args.name, start=common.wants_start(args))
     if args.json:
         print(json.dumps(issued, indent=2))
     else:
@@ -146,7 +152,7 @@ def _revoke(args: argparse.Namespace) -> int:
         which = {"profile": args.profile}
     else:
         which = {"id": args.key}
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.REVOKE_TOKEN, **which)
     text = render.revoked_text(result)
     if not common.dicts(result.get("revoked")) and args.key:
@@ -164,7 +170,7 @@ def _list(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.LIST_TOKENS)
     tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in common.dicts(result.get("tokens"))]
     if args.json:

@@ -432,7 +432,7 @@ def issued_text(issued: Mapping[str, Any], now: datetime) -> str:
     """What ``ssod token issue`` says on stderr beside the token it prints (never the token)."""
     name = f" ({issued.get('name')})" if issued.get("name") else ""
     return (
-        f"ssod: scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
+        f"Scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
         f"only, until {issued.get('expires_at')} ({relative(issued.get('expires_at'), now)}); "
         f"revoke it with `ssod token revoke {issued.get('id')}`"
     )
