@@ -83,11 +83,20 @@ esac
 """
 
 
+#: Put on the line before a ```sh block that changes the shell for itself only (HOME, the
+#: endpoint variables): it runs in a subshell, which stops what it started if it fails.
+OWN_SUBSHELL = "<!-- readme-test: own subshell -->"
+_CLEAN_UP = "trap 'ssod stop >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true' EXIT"
+
+
 def readme_script(readme: str, config: Path) -> str:
     """The README's sh blocks as one script, with its ini blocks appended to the config."""
     parts = ["set -euo pipefail"]
-    for kind, body in BLOCK.findall(readme):
-        if kind == "sh":
+    for match in BLOCK.finditer(readme):
+        kind, body = match.groups()
+        if kind == "sh" and readme[: match.start()].rstrip().endswith(OWN_SUBSHELL):
+            parts.append(f"(\n{_CLEAN_UP}\n{body})")
+        elif kind == "sh":
             parts.append(body)
         elif kind == "ini":
             parts.append(f"cat >> {config} <<'INI'\n\n{body}INI")
@@ -106,6 +115,7 @@ def test_blocks_are_found() -> None:
         "ssod logout",
         "ssod service uninstall",
         "ssod stop",
+        "ssod emulator --env-file",
     ):
         assert command in script, command
 
@@ -130,6 +140,7 @@ def test_readme_commands_work(ssod_daemon: DaemonHarness, tmp_path: Path) -> Non
         "REAL_PYTHON": shutil.which("python3") or sys.executable,
         "SSOD_ECS_PORT": "0",
     }
+    env.pop("SSOD_NO_AUTOSTART")  # as for a reader: commands start a daemon when none runs
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     # A login session's runtime directory: the unit refuses one under /tmp (PrivateTmp).
@@ -158,6 +169,9 @@ def test_readme_commands_work(ssod_daemon: DaemonHarness, tmp_path: Path) -> Non
     log = (fake / "daemon.log").read_text() if (fake / "daemon.log").exists() else ""
     assert out.returncode == 0, textwrap.shorten(out.stderr, 4000) + "\n" + log[-3000:]
     assert "ssod 0.1.0" in out.stdout
+    # "Try it without AWS": boto3 got the emulator's role through the scratch daemon.
+    assert ":assumed-role/AWSReservedSSO_ReadOnly_" in out.stdout, out.stdout
+    assert "Stopped the ssod daemon" in out.stderr
     assert out.stdout.count("111111111111") >= 2  # boto3 through the endpoint and the process
     calls = (fake / "systemctl.calls").read_text()
     assert "--user enable --now ssod.service" in calls
