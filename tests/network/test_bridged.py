@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ import pytest
 from harness import DaemonHarness
 from interop.clients import CLIENTS, AwsClient, client_env, require, run, run_many
 from interop.workload import expected_identity, ssod_login
-from netns import HOST_ADDRESS, Namespace, Relay, bridged
+from netns import HOST_ADDRESS, Namespace, Relay, bridged, ip
 from ssod.wire import Op
 
 pytestmark = pytest.mark.interop
@@ -183,6 +184,39 @@ def test_an_address_that_appears_later_is_served(
         port = status["ecs_url"].rsplit(":", 1)[1]
         assert status["ecs_urls"] == [f"http://127.0.0.1:{port}", f"http://{HOST_ADDRESS}:{port}"]
         assert "event=listen_waiting" in ssod_daemon.log()
+
+
+def _listening(host: str, port: int) -> bool:
+    """Whether some socket on this host listens on ``host``:``port`` (``/proc/net/tcp``)."""
+    wanted = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(r.split()[1] == wanted and r.split()[3] == "0A" for r in rows)
+
+
+def test_an_address_that_goes_away_is_no_longer_served(ssod_daemon: DaemonHarness) -> None:
+    """The bridge is removed (``docker network rm``): the daemon closes that socket, stops
+    listing the address, waits for it again, and serves it when it comes back."""
+    with bridged() as ns:
+        ssod_daemon.env["SSOD_LISTEN_RETRY"] = "0.2"
+        ssod_daemon.start()
+        port = int(ssod_daemon.request(Op.ENDPOINT)["port"])
+        assert HOST_ADDRESS in str(ssod_daemon.request(Op.ENDPOINT)["urls"])
+        assert _listening(HOST_ADDRESS, port)
+        ip("addr", "del", ns.host_cidr, "dev", ns.host_if)
+        deadline = time.monotonic() + 10
+        while HOST_ADDRESS in str(ssod_daemon.request(Op.ENDPOINT)["urls"]):
+            assert time.monotonic() < deadline, ssod_daemon.log()[-2000:]
+            time.sleep(0.1)
+        assert not _listening(HOST_ADDRESS, port)  # the socket is closed, not just unlisted
+        status = json.loads(ssod_daemon.ssod("status", "--json").stdout)["daemon"]
+        assert status["ecs_waiting"] == [HOST_ADDRESS]
+        assert status["ecs_urls"] == [f"http://127.0.0.1:{port}"]
+        assert "event=listen_gone" in ssod_daemon.log()
+        ns.add_host_address()
+        while HOST_ADDRESS not in str(ssod_daemon.request(Op.ENDPOINT)["urls"]):
+            assert time.monotonic() < deadline + 10, ssod_daemon.log()[-2000:]
+            time.sleep(0.1)
+        assert _listening(HOST_ADDRESS, port)
 
 
 def test_credentials_stay_fresh_past_their_lifetime(
