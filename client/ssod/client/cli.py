@@ -54,7 +54,7 @@ exit status:
   {errors.EXIT_ERROR}    other error (IPC, cache files, runtime directory)
   {errors.EXIT_USAGE}    usage error
   {errors.EXIT_NO_DAEMON}    no daemon is running: `ssod service install` or `ssod daemon`
-  {errors.EXIT_LOGIN_REQUIRED}    the SSO session needs a login: `ssod login`
+  {errors.EXIT_LOGIN_REQUIRED}    a login is needed: `ssod login` (scripts: `ssod status --check`)
   {errors.EXIT_NOT_FOUND}    no such profile or sso-session
   {errors.EXIT_AWS}    AWS refused (access denied) or could not be reached
   {errors.EXIT_CONFIG}    the AWS config file has an error
