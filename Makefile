@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml tests/constraints.txt
 
 venv: $(STAMP)
 
+# Style, format, and the dependency rules of docs/architecture.md (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy client/ssod daemon/ssod bench scripts

@@ -12,7 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parent.parent / "client" / "ssod" / "client" / "regions_data.py"
+TARGET = (
+    Path(__file__).resolve().parent.parent
+    / "client"
+    / "ssod"
+    / "client"
+    / "configure"
+    / "regions_data.py"
+)
 
 _HEAD = '''"""Region data for the configure wizard, from botocore's ``endpoints.json``: do not edit.
 

@@ -1,7 +1,7 @@
 """A read-only view of ``~/.aws/config``: profiles and sso-sessions as botocore sees them.
 
-Owns just enough of botocore's ``configloader`` (protocols.md section 8) for the configure wizard
-and ``ssod roles --write-profiles``: a strict ``RawConfigParser`` (duplicates are errors,
+Owns just enough of botocore's ``configloader`` (docs/protocols.md section 8) for the configure
+wizard and ``ssod roles --write-profiles``: a strict ``RawConfigParser`` (duplicates are errors,
 ``[DEFAULT]`` keys reach every section, option names lower-cased) and ``build_profile_map``'s
 section naming. Pure: text in, mappings out. The daemon keeps its own full model in
 ``ssod.daemon.config.awsconfig``; the client must not import it.

@@ -1,7 +1,7 @@
 """Edit ``~/.aws/config`` exactly as the AWS CLI's ``ConfigFileWriter`` does, and save it safely.
 
 The pure part takes the file's text and one section's new values and returns the new text, as
-``awscli/customizations/configure/writer.py`` would leave it (protocols.md section 5.1): a
+``awscli/customizations/configure/writer.py`` would leave it (docs/protocols.md section 5.1): a
 missing section is appended after at most one newline, existing keys are rewritten in place as
 ``key = value``, every other line and comment is kept. Two deliberate differences, both fixing
 CLI bugs: ``[profile "a b"]`` matches the profile ``a b`` (the CLI appends a duplicate), and a

@@ -1,6 +1,6 @@
 """Where ssod and the AWS tools keep their files: one function per location, no I/O but lookups.
 
-AWS locations follow botocore (protocols.md section 3.1 and 8): the config file honours
+AWS locations follow botocore (docs/protocols.md section 3.1 and 8): the config file honours
 ``AWS_CONFIG_FILE`` with ``$VARS`` and ``~`` expanded, while the SSO token cache is always under
 the home directory. ssod's own runtime directory (IPC socket, pid) is
 ``$SSOD_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/ssod``, else a per-user directory under the
@@ -86,13 +86,8 @@ def state_dir() -> Path:
     return base / "ssod"
 
 
-def ipc_socket_path() -> Path:
-    """The Unix socket the daemon's ZeroMQ ROUTER binds."""
-    return runtime_dir() / "ipc"
-
-
 def ipc_endpoint() -> str:
-    """The ZeroMQ endpoint for :func:`ipc_socket_path` (built without pathlib: the hot path)."""
+    """The ZeroMQ endpoint: the Unix socket ``ipc`` in the runtime directory (no pathlib)."""
     return "ipc://" + os.path.join(_runtime_dir_name(), "ipc")
 
 

@@ -26,10 +26,13 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ssod.errors import BadRequest, CacheError
 from ssod.procinfo import Seen
+
+if TYPE_CHECKING:
+    from ssod.replies import TokenInfo
 
 #: Every scoped token starts with this; a main token (base64url) never contains a ``.``.
 PREFIX: Final = "ssod."
@@ -70,7 +73,7 @@ class ScopedToken(NamedTuple):
         """True from the second the token stops working."""
         return now >= self.expires
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> TokenInfo:
         """What ``ssod status`` and ``ssod token list`` show: no secret, no digest."""
         return {
             "id": self.id,

@@ -1,7 +1,8 @@
 """The IPC contract between the ``ssod`` client and the daemon: defined once, used by both sides.
 
 This module owns the protocol version, the operations and their argument schema (one table,
-``OPS``), the frozen ``Request``/``Reply`` types and their compact UTF-8 JSON encoding. It is
+``OPS``), the frozen ``Request``/``Reply`` types and their compact UTF-8 JSON encoding; the
+shape of each operation's result is ``ssod.replies``. It is
 pure: no zmq, no asyncio, no I/O. Decoding never lets anything but an ``ssod.errors`` error
 escape: a bad request raises ``BadRequest`` (or ``ProtocolVersionMismatch``) carrying the request
 id when it could be read, so the daemon can still address its error reply.

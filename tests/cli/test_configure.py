@@ -2,7 +2,7 @@
 
 Each test answers the prompts as a person would (arrow keys included), then reads the written
 file back with real botocore and compares the whole text with what ``aws configure sso`` writes
-(protocols.md section 5.1). Also: the piped and flag-only (``--non-interactive``) paths, the
+(docs/protocols.md section 5.1). Also: the piped and flag-only (``--non-interactive``) paths, the
 legacy form, Ctrl-C restoring the file, and ``ssod roles --write-profiles``.
 """
 

@@ -203,12 +203,12 @@ def test_the_fast_path_imports_no_pyzmq_json_argparse_or_typing(
 def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
     from ssod.client import common
     from ssod.client.commands import credentials as cmd_credentials
-    from ssod.client.commands import env as cmd_env
+    from ssod.client.output import env as env_output
     from ssod.client.output import shell
 
     assert fastpath._CHOICES["credentials"]["--format"] == shell.CREDENTIAL_FORMATS
-    assert tuple(cmd_env._USAGE) == shell.SHELLS
-    assert fastpath._CHOICES["env"]["--shell"] == (*shell.SHELLS, *cmd_env.AS_SH)
+    assert tuple(env_output.USAGE) == shell.SHELLS
+    assert fastpath._CHOICES["env"]["--shell"] == env_output.SHELL_CHOICES
     assert fastpath._TIMEOUTS == {
         "credentials": cmd_credentials.CREDENTIALS_TIMEOUT,
         "env": common.DEFAULT_TIMEOUT,

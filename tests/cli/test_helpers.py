@@ -12,7 +12,7 @@ import pytest
 
 from ssod import errors
 from ssod.client import browser, common
-from ssod.client.commands.env import precedence_notes
+from ssod.client.output.env import precedence_notes
 
 
 def which_from(*present: str) -> Callable[[str], str | None]:

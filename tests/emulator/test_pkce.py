@@ -1,4 +1,4 @@
-"""The authorization-code flow with PKCE, as the AWS CLI v2 drives it (protocols.md §5.2)."""
+"""The authorization-code flow with PKCE, as the AWS CLI v2 drives it (docs/protocols.md §5.2)."""
 
 from __future__ import annotations
 

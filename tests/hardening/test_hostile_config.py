@@ -203,7 +203,7 @@ def test_a_config_broken_at_start_is_the_error_of_every_command(
 def test_status_does_not_send_a_broken_config_to_configure(ssod_daemon: DaemonHarness) -> None:
     ssod_daemon.write_config(BROKEN_AT_START)
     ssod_daemon.start()
-    out = ssod_daemon.ssod("status")
+    out = ssod_daemon.ssod("status", env={"COLUMNS": "300"})  # the temp path is long
     assert f"config error  {ssod_daemon.config_file}, line " in out.stdout
     assert "ssod configure" not in out.stdout
     assert "fix the config error above" in out.stdout

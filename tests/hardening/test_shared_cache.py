@@ -159,7 +159,7 @@ def torn_by_another_writer(failure: str) -> bool:
     """A botocore process that read the token file while the JS SDK was rewriting it in place.
 
     botocore's JSONFileCache turns a half-written file into a KeyError, and the JS SDK writes
-    the file in place, not atomically (protocols.md section 3): a race between two other tools
+    the file in place, not atomically (docs/protocols.md section 3): a race between two other tools
     that ssod, which always replaces the file atomically, can neither cause nor prevent.
     """
     return "self._cache[cache_key]" in failure and "KeyError" in failure

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from ssod import errors
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.serve.ecs import (
     CODE_FORBIDDEN,
     CODE_METHOD_NOT_ALLOWED,

@@ -139,7 +139,7 @@ async def test_request_reply(server: IpcServer, endpoint: str) -> None:
 
 
 async def test_none_arguments_are_left_out(server: IpcServer, endpoint: str) -> None:
-    result = await in_thread(endpoint, lambda c: c.request(Op.LOGOUT, all=True, profile=None))
+    result = await in_thread(endpoint, lambda c: dict(c.request(Op.LOGOUT, all=True, profile=None)))
     assert result == {"args": {"all": True}}
 
 
@@ -254,7 +254,9 @@ async def test_giant_frames_are_dropped_and_the_server_lives(
 async def test_flood_from_eight_clients(server: IpcServer, endpoint: str) -> None:
     def burst(n: int) -> Callable[[IpcClient], list[object]]:
         def run(c: IpcClient) -> list[object]:
-            return [c.request(Op.CREDENTIALS, profile=f"p{n}-{i}")["profile"] for i in range(250)]
+            return [
+                dict(c.request(Op.CREDENTIALS, profile=f"p{n}-{i}"))["profile"] for i in range(250)
+            ]
 
         return run
 

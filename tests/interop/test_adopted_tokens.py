@@ -4,8 +4,8 @@ The token cache has no issue time, so the lifetime of a token another writer put
 AWS CLI, an SDK, an earlier ssod run) is unknown. Only a lifetime ssod saw in its own
 CreateToken answer may shrink the 20-minute margin (schedule.token_refresh_plan). Here a real
 client, botocore or the AWS CLI v1, refreshes a 12-minute token itself (it is inside botocore's
-15-minute window, protocols.md 4.1) and writes it; ssod must replace it within seconds, or every
-botocore process on the machine keeps refreshing it too. A daemon restart with a token under
+15-minute window, docs/protocols.md 4.1) and writes it; ssod must replace it within seconds, or
+every botocore process on the machine keeps refreshing it too. A daemon restart with a token under
 the margin refreshes it at once; one over the margin is left alone.
 """
 

@@ -168,7 +168,8 @@ def test_botocore_refreshes_ssod_token_and_ssod_reads_the_result(session: Sessio
     assert written.access_token == "AT-botocore"
     assert written.refresh_token == "RT-botocore"
     assert written.start_url == URL and written.region == "us-east-1"
-    assert written.extra == {}  # botocore rebuilds the file from a fixed list (protocols.md 3.4)
+    # botocore rebuilds the file from a fixed list of keys (docs/protocols.md 3.4)
+    assert written.extra == {}
     # Same bytes ssod would write: key order, separators, whole-second Z timestamps.
     assert cache.token_path(key).read_bytes() == serialize_token(written)
 

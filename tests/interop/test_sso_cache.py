@@ -29,7 +29,7 @@ pytestmark = pytest.mark.interop
 
 CACHE_CLIENTS = [c for c in CLIENTS if c.knows_endpoint_env]
 #: Seconds. Every client refreshes a token this short itself: botocore with under 15 minutes
-#: left, the JS SDK under 5 (protocols.md 4.1). With --token-margin 1, ssod refreshes it one
+#: left, the JS SDK under 5 (docs/protocols.md 4.1). With --token-margin 1, ssod refreshes it one
 #: second before it expires, so the client gets there first.
 SHORT_LIFETIME = 6
 #: The client's refreshed token lives longer, so its expiry (whole seconds in the file) can

@@ -59,7 +59,7 @@ def botocore_map(text: str, tmp_path: Path) -> dict[str, Any] | None:
         return None
 
 
-# --- grammar: every case of protocols.md section 8, each checked against botocore ----------
+# --- grammar: every case of docs/protocols.md section 8, each checked against botocore ----------
 
 GRAMMAR = [
     ("equals and colon", "[profile a]\nx = 1\ny: 2\nz=3\n", {"a": {"x": "1", "y": "2", "z": "3"}}),
@@ -355,7 +355,7 @@ def test_profile_names_list_only_what_ssod_serves() -> None:
         {textwrap.indent(SESSION, "        ").strip()}
         """
     )
-    assert config.profile_names == ("sso", "chained", "odd name;#")
+    assert tuple(config.profiles) == ("sso", "chained", "odd name;#")
     assert config.problems == ()
     assert config.unserved == {
         "default": "configures no credentials",
@@ -426,13 +426,11 @@ def test_chained_profile_and_helpers() -> None:
     )
     assert config.sso_root("top").name == "base"
     assert config.sso_root("base").name == "base"
-    assert [p.name for p in config.profiles_of_session("corp")] == ["base", "mid", "top"]
-    assert config.profiles_of_session("nope") == ()
 
 
 def test_lookups_on_an_empty_config() -> None:
     config = AwsConfig.empty(PATH)
-    assert config.profile_names == ()
+    assert tuple(config.profiles) == ()
     assert config.problems == ()
     with pytest.raises(ProfileNotFound):
         config.profile("default")
@@ -543,8 +541,8 @@ INVALID = [
 def test_invalid_profile_is_reported_and_the_rest_served(body: str, message: str) -> None:
     text = "# header\n[profile ok]\n" + SSO + body + SESSION
     config = parse(text, PATH)
-    assert "ok" in config.profile_names
-    assert "bad" not in config.profile_names
+    assert "ok" in tuple(config.profiles)
+    assert "bad" not in tuple(config.profiles)
     problem = config.profile_problems["bad"]
     assert problem in config.problems
     assert message in problem.message
@@ -580,7 +578,7 @@ def test_incomplete_sso_session(session_body: str, profile_message: str) -> None
         "sso_start_url = u\nsso_region = r\n[sso-session s]\n" + session_body
     )
     config = parse(text, PATH)
-    assert config.profile_names == ()
+    assert tuple(config.profiles) == ()
     assert config.sessions == {}
     profile_problem, session_problem = sorted(config.problems, key=lambda p: p.section)
     assert (session_problem.section, session_problem.line) == ("sso-session s", 7)
@@ -636,7 +634,7 @@ UNSERVED_CHAINS = [
 def test_role_chains_ssod_does_not_serve(body: str, reason: str) -> None:
     config = parse("[profile ok]\n" + SSO + body + SESSION, PATH)
     assert "x" not in config.profile_problems
-    assert "x" not in config.profile_names
+    assert "x" not in tuple(config.profiles)
     assert reason in config.unserved["x"]
 
 
@@ -677,7 +675,7 @@ def test_load_default_path(clean_environ: Path) -> None:
     (clean_environ / ".aws" / "config").write_text("[profile p]\n" + SSO + SESSION)
     config = load()
     assert config.path == str(clean_environ / ".aws" / "config")
-    assert config.profile_names == ("p",)
+    assert tuple(config.profiles) == ("p",)
 
 
 def test_load_expands_vars_and_home(clean_environ: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -685,7 +683,7 @@ def test_load_expands_vars_and_home(clean_environ: Path, monkeypatch: pytest.Mon
     (clean_environ / "cfgdir" / "aws.ini").write_text("[profile p]\n" + SSO + SESSION)
     monkeypatch.setenv("CFG_DIR_NAME", "cfgdir")
     monkeypatch.setenv("AWS_CONFIG_FILE", "~/$CFG_DIR_NAME/aws.ini")
-    assert load().profile_names == ("p",)
+    assert tuple(load().profiles) == ("p",)
 
 
 def test_load_explicit_path_and_directory(tmp_path: Path) -> None:
@@ -734,5 +732,5 @@ def test_ten_thousand_profiles_parse() -> None:
         )
     text = "".join(chunks)
     config = parse(text, PATH)
-    assert len(config.profile_names) == 10_000
+    assert len(tuple(config.profiles)) == 10_000
     assert config.sso_root("p9999").account_id == "000000009999"

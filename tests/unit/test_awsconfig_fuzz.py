@@ -137,7 +137,7 @@ def test_parse_either_builds_a_model_or_raises_config_parse_error(text: str) -> 
     except ConfigParseError as exc:
         assert exc.line is None or exc.line >= 1
         return
-    for name in config.profile_names:
+    for name in config.profiles:
         assert config.sso_root(name).name in config.profiles
 
 

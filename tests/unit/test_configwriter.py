@@ -1,7 +1,7 @@
 """``configwriter`` and ``configview``: the AWS CLI's config writer, byte for byte, and safe saves.
 
-Table-driven against literal texts (protocols.md section 5.1 and the CLI's ``writer.py``), plus a
-differential run against the AWS CLI's own ``ConfigFileWriter`` on a few thousand generated
+Table-driven against literal texts (docs/protocols.md section 5.1 and the CLI's ``writer.py``),
+plus a differential run against the AWS CLI's own ``ConfigFileWriter`` on a few thousand generated
 files when an interpreter with ``awscli`` is on this machine (skipped otherwise).
 """
 
@@ -36,7 +36,7 @@ SESSION_VALUES = {
     "sso_region": "us-east-1",
     "sso_registration_scopes": "sso:account:access",
 }
-# protocols.md section 5.1: what `aws configure sso` writes into a fresh file.
+# docs/protocols.md section 5.1: what `aws configure sso` writes into a fresh file.
 FRESH = """\
 [profile my-dev]
 sso_session = my-sso

@@ -95,6 +95,6 @@ def test_default_has_credentials(config: str, credentials: str, own: bool) -> No
     ],
 )
 def test_env_usage_line_keeps_the_profile(shell_name: str, profile: str | None, line: str) -> None:
-    from ssod.client.commands import env as cmd_env
+    from ssod.client.output import env as env_output
 
-    assert cmd_env.usage_line(shell_name, profile) == line
+    assert env_output.usage_line(shell_name, profile) == line

@@ -1,4 +1,4 @@
-"""PKCE pieces and device-flow polling decisions, checked against the AWS CLI (protocols.md 5.2)."""
+"""PKCE pieces and device-flow polling decisions as the AWS CLI has them (docs/protocols.md 5.2)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from ssod.client.commands.configure import check_output, check_region, check_start_url
 from ssod.client.configure import regions, regions_data
+from ssod.client.configure.checks import check_output, check_region, check_start_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

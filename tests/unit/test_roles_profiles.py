@@ -9,7 +9,7 @@ import pytest
 from ssod import configview
 from ssod.client.configure.roles_profiles import DEFAULT_TEMPLATE, check_template, plan, sanitize
 
-# The JS SDK drops profiles whose names do not match this (smithy parseIni, protocols.md 8).
+# The JS SDK drops profiles whose names do not match this (smithy parseIni, docs/protocols.md 8).
 JS_PROFILE_NAME = re.compile(r"^[\w\-@+.%:/]+$")
 
 LISTING = {

@@ -114,7 +114,7 @@ def test_credential_refresh_happens_before_the_margin(
     at = schedule.credential_refresh_at(expires, T0, NO_JITTER)
     assert expires - at == margin + lead
     # At the refresh time the old credentials are still servable.
-    assert schedule.servable(expires, T0, at - timedelta(seconds=1), NO_JITTER)
+    assert at - timedelta(seconds=1) < schedule.serve_until(expires, T0, NO_JITTER)
 
 
 @pytest.mark.parametrize(
@@ -132,15 +132,15 @@ def test_credentials_of_unknown_issue_time_get_the_full_margin(
     left: timedelta, servable_now: bool, refresh_due_now: bool
 ) -> None:
     expires = T0 + left
-    assert schedule.servable(expires, None, T0, NO_JITTER) is servable_now
+    assert (schedule.serve_until(expires, None, NO_JITTER) > T0) is servable_now
     assert (schedule.credential_refresh_at(expires, None, NO_JITTER) <= T0) is refresh_due_now
 
 
-def test_servable_respects_the_margin() -> None:
+def test_serving_stops_at_the_margin() -> None:
     expires = T0 + timedelta(hours=1)
-    assert schedule.servable(expires, T0, expires - timedelta(minutes=16), NO_JITTER)
-    assert not schedule.servable(expires, T0, expires - timedelta(minutes=15), NO_JITTER)
-    assert not schedule.servable(expires, T0, expires + timedelta(seconds=1), NO_JITTER)
+    until = schedule.serve_until(expires, T0, NO_JITTER)
+    assert expires - timedelta(minutes=16) < until
+    assert not expires - timedelta(minutes=15) < until
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,7 @@ def test_refused_forms(
 @pytest.mark.parametrize(
     ("url", "key", "source"),
     [
-        (D, "7487b5b67d5fa1132cf33fa93ae51ef38cc37752", "utils.py; protocols.md 3.1 example"),
+        (D, "7487b5b67d5fa1132cf33fa93ae51ef38cc37752", "utils.py; docs/protocols.md 3.1 example"),
         (f"{D}/", hashlib.sha1(f"{D}/".encode()).hexdigest(), "utils.py: as written, slash too"),
         (f"{D}/#/", hashlib.sha1(f"{D}/#/".encode()).hexdigest(), "utils.py: as written"),
         (VANITY, hashlib.sha1(VANITY.encode()).hexdigest(), "login.py: configured, not resolved"),
@@ -201,7 +201,7 @@ def test_session_keys_do_not_depend_on_the_url_form() -> None:
         ("x.us-east-1.portal.amazonaws.com", True),
         ("x.portal.amazonaws.eu", True),
         ("identitycenter.amazonaws.com", True),
-        ("identitycenter.us-gov.amazonaws.com", True),  # CLI 2.36.7 (protocols.md 5.2)
+        ("identitycenter.us-gov.amazonaws.com", True),  # CLI 2.36.7 (docs/protocols.md 5.2)
         ("identitycenter.amazonaws.eu", True),
         ("x.identitycenter.amazonaws.com", False),
         ("evilawsapps.com", False),

@@ -33,7 +33,7 @@ def full_token(**changes: object) -> tc.SsoToken:
     return dataclasses.replace(token, **changes)  # type: ignore[arg-type]
 
 
-# ---- keys (example hashes from protocols.md 3.1, 3.3, 4.2) ----
+# ---- keys (example hashes from docs/protocols.md 3.1, 3.3, 4.2) ----
 
 
 @pytest.mark.parametrize(

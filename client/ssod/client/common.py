@@ -224,11 +224,8 @@ def _endpoints_note() -> str | None:
             status = client.request(Op.STATUS)
     except SsodError:
         return None
-    daemon = status.get("daemon")
-    endpoints = daemon.get("endpoints") if isinstance(daemon, dict) else None
-    if not isinstance(endpoints, dict):
-        return None
-    return endpointvars.mismatch_note(endpoints, os.environ)
+    endpoints = status["daemon"].get("endpoints")  # an older daemon does not say
+    return None if endpoints is None else endpointvars.mismatch_note(endpoints, os.environ)
 
 
 def handler(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

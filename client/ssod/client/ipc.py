@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import zmq
 
@@ -21,6 +22,9 @@ from ssod import paths
 from ssod.client.service.autostart import unavailable_message
 from ssod.errors import DaemonUnavailable, IpcError
 from ssod.wire import Op, Reply, Request, decode_reply, encode_request
+
+if TYPE_CHECKING:
+    from ssod import replies
 
 
 class IpcClient:
@@ -38,8 +42,44 @@ class IpcClient:
         prefix = "ipc://"
         return self.endpoint[len(prefix) :] if self.endpoint.startswith(prefix) else None
 
-    def request(self, op: Op, **args: object) -> dict[str, object]:
-        """Send one request and return its final result; raise the daemon's error if any."""
+    @overload
+    def request(self, op: Literal[Op.STATUS], **args: object) -> replies.StatusReply: ...
+    @overload
+    def request(self, op: Literal[Op.CREDENTIALS], **args: object) -> replies.CredentialsReply: ...
+    @overload
+    def request(self, op: Literal[Op.LOGIN], **args: object) -> replies.LoginReply: ...
+    @overload
+    def request(self, op: Literal[Op.CANCEL_LOGIN], **args: object) -> replies.CancelLoginReply: ...
+    @overload
+    def request(self, op: Literal[Op.LOGOUT], **args: object) -> replies.LogoutReply: ...
+    @overload
+    def request(self, op: Literal[Op.ROLES], **args: object) -> replies.RolesReply: ...
+    @overload
+    def request(self, op: Literal[Op.RELOAD], **args: object) -> replies.ReloadReply: ...
+    @overload
+    def request(self, op: Literal[Op.ENDPOINT], **args: object) -> replies.EndpointReply: ...
+    @overload
+    def request(self, op: Literal[Op.ROTATE_TOKEN], **args: object) -> replies.EndpointReply: ...
+    @overload
+    def request(self, op: Literal[Op.SSO_REGION], **args: object) -> replies.SsoRegionReply: ...
+    @overload
+    def request(self, op: Literal[Op.START_URL], **args: object) -> replies.StartUrlReply: ...
+    @overload
+    def request(self, op: Literal[Op.CONSOLE], **args: object) -> replies.ConsoleReply: ...
+    @overload
+    def request(self, op: Literal[Op.ISSUE_TOKEN], **args: object) -> replies.IssueTokenReply: ...
+    @overload
+    def request(self, op: Literal[Op.REVOKE_TOKEN], **args: object) -> replies.RevokeTokenReply: ...
+    @overload
+    def request(self, op: Literal[Op.LIST_TOKENS], **args: object) -> replies.ListTokensReply: ...
+    @overload
+    def request(self, op: Op, **args: object) -> Mapping[str, object]: ...
+    def request(self, op: Op, **args: object) -> Any:
+        """Send one request and return its final result; raise the daemon's error if any.
+
+        The result is typed per operation (``ssod.replies``): the daemon builds it with the same
+        types, and the protocol version check stands for the rest.
+        """
         result: dict[str, object] = {}
         for reply in self._replies(self._send(op, args), self.timeout):
             result = dict(reply.result or {})

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from ssod.emulator.config import settings_dict, update_config
 from ssod.emulator.faults import parse_rule
-from ssod.emulator.server import CLOCK, STATE
+from ssod.emulator.prologue import CLOCK, STATE
 
 PREFIX = "/_emulator"
 

@@ -1,7 +1,7 @@
 """The services' error shapes, as pure (status, headers, body) triples.
 
 sso-oidc and the portal are rest-json: botocore reads the error type from ``x-amzn-ErrorType``
-(text before the first ``:``), so both send it (protocols.md §1.5, §2). STS is the query
+(text before the first ``:``), so both send it (docs/protocols.md §1.5, §2). STS is the query
 protocol: an XML ``ErrorResponse``. Messages are the real services' texts; none holds a secret.
 """
 

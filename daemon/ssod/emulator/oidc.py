@@ -2,8 +2,8 @@
 ``/authorize`` page and the device verification page.
 
 rest-json with camelCase members; bodies are parsed whatever the Content-Type says, because the
-AWS CLI has been seen sending ``POST /token`` without one (protocols.md §1.1). All decisions are
-made by ``EmulatorState``; this module only decodes, encodes and renders pages.
+AWS CLI has been seen sending ``POST /token`` without one (docs/protocols.md §1.1). All
+decisions are made by ``EmulatorState``; this module only decodes, encodes and renders pages.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ssod.emulator.errors import OidcError
+from ssod.emulator.prologue import OIDC, STATE, begin, respond
 from ssod.emulator.records import Client, TokenGrant
 from ssod.emulator.redirects import redirect_matches
-from ssod.emulator.server import OIDC, STATE, begin, respond
 from ssod.emulator.state import DEVICE_GRANT, EmulatorState
 
 

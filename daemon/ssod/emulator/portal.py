@@ -1,7 +1,7 @@
 """The SSO portal over HTTP: GetRoleCredentials, ListAccounts, ListAccountRoles, Logout.
 
 The access token travels in ``x-amz-sso_bearer_token``; query names are snake_case and singular
-(``max_result``); ``expiration`` is epoch milliseconds (protocols.md §2). Lists are paginated
+(``max_result``); ``expiration`` is epoch milliseconds (docs/protocols.md §2). Lists are paginated
 with a small default page so clients' paginators are exercised. An unassigned role answers
 403 ForbiddenException "No access", as the real service does (not in the botocore model).
 """
@@ -16,8 +16,8 @@ from aiohttp import web
 
 from ssod.emulator.credentials import sso_role_name
 from ssod.emulator.errors import PortalError
+from ssod.emulator.prologue import PORTAL, STATE, begin, respond
 from ssod.emulator.records import Session
-from ssod.emulator.server import PORTAL, STATE, begin, respond
 
 BEARER = "x-amz-sso_bearer_token"
 

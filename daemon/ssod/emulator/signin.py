@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ssod.emulator.errors import SigninError
-from ssod.emulator.server import SIGNIN, STATE, begin, respond
+from ssod.emulator.prologue import SIGNIN, STATE, begin, respond
 
 PATH = "/federation"
 

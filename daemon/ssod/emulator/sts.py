@@ -16,7 +16,7 @@ from aiohttp import web
 from ssod.emulator import sigv4
 from ssod.emulator.credentials import IssuedCredentials
 from ssod.emulator.errors import STS_NS, StsError, request_id
-from ssod.emulator.server import STATE, STS, begin, respond
+from ssod.emulator.prologue import STATE, STS, begin, respond
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")

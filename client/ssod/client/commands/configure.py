@@ -1,22 +1,31 @@
 """``ssod configure`` and ``ssod configure sso-session``: the AWS CLI's two SSO wizards.
 
 Owns the arguments of both (a flag for every prompt, for scripts, each checked as it is parsed
-so a bad one fails before anything is asked or written), the checks that prompts share with
-them, and the closing words. The steps and their order (protocols.md section 5.1) are in
-``configure_steps`` and ``configure_session``, the undoable edit of the config file in
-``configure_edit``, the writing rules in ``configwriter``, the prompts in ``prompt`` and the
-region names in ``regions``. Registering imports nothing heavy (the region names, a tuple,
-complete the region flags in ``ssod completion``).
+so a bad one fails before anything is asked or written) and the closing words. The checks the
+flags share with the prompts are in ``configure.checks``; the steps and their order
+(docs/protocols.md section 5.1) in ``configure.steps`` and ``configure.session``, the undoable
+edit of the config file in ``configure.edit``, the writing rules in ``ssod.configwriter``, the
+prompts in ``configure.prompt`` and the region names in ``configure.regions``. Registering
+imports nothing heavy (the region names, a tuple, complete the region flags in
+``ssod completion``).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from ssod.client.configure.checks import (
+    check_client_region,
+    check_name,
+    check_output,
+    check_region,
+    check_scopes,
+    check_start_url,
+)
 
 if TYPE_CHECKING:
     from ssod.client.configure.prompt import Validator
@@ -135,76 +144,6 @@ def _session_arguments(p: argparse.ArgumentParser, sso_regions: Sequence[str]) -
 def _complete(action: argparse.Action, words: Sequence[str]) -> None:
     # The words `ssod completion` offers for a value that is checked, not restricted to them.
     vars(action)["completions"] = tuple(words)
-
-
-_HOST = r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))$"
-
-
-def check_start_url(value: str) -> str | None:
-    """None for a usable start URL: botocore's ``is_valid_endpoint_url``, and https only.
-
-    The AWS CLI's prompt takes any scheme but its login refuses all but https
-    (awscli/customizations/sso/resolve.py), as IAM Identity Center does.
-    """
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        return "Not a valid Start URL"
-    if not (host and re.match(_HOST, host.rstrip("."), re.IGNORECASE)):
-        if "://" not in value and check_start_url(f"https://{value}") is None:
-            return f"Not a valid Start URL: it starts with https://, as in https://{value}"
-        return "Not a valid Start URL"
-    if parts.scheme.lower() != "https":
-        return (
-            "Not a valid Start URL: IAM Identity Center start URLs use https, "
-            "like https://d-1234567890.awsapps.com/start"
-        )
-    return None
-
-
-def check_region(value: str) -> str | None:
-    """None for a region name (``us-east-1``); otherwise what is wrong with it."""
-    from ssod.client.configure import regions
-
-    return regions.check_region(value)
-
-
-def check_client_region(value: str) -> str | None:
-    """Like ``check_region``, but nothing at all is fine too (no default client region)."""
-    return check_region(value) if value else None
-
-
-def check_output(value: str) -> str | None:
-    """None for one of the AWS CLI's output formats, or nothing."""
-    from ssod.client.configure import regions
-
-    return regions.check_output(value)
-
-
-def check_scopes(value: str) -> str | None:
-    """None if ``value`` is a comma-separated list of scopes without whitespace inside one."""
-    if any(re.search(r"\s", scope.strip()) for scope in value.split(",")):
-        return "Scope values must be separated by commas"
-    return None
-
-
-def check_name(kind: str) -> Validator:
-    """A validator for a profile or sso-session name botocore can read back."""
-
-    def check(name: str) -> str | None:
-        from ssod import configwriter
-        from ssod.errors import ConfigError
-
-        try:
-            configwriter.check_name(kind, name)
-        except ConfigError as err:
-            return err.message
-        return None
-
-    return check
 
 
 def _flag(check: Validator) -> Callable[[str], str]:

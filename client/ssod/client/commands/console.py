@@ -88,8 +88,8 @@ def _main(args: argparse.Namespace) -> int:
             **({"link": True} if opening else {}),
             **{k: v for k, v in wanted.items() if v},
         )
-    url = str(result.get("url") or "")
-    where = f"profile {profile} (account {result.get('account_id')}, {result.get('region')})"
+    url = result["url"]
+    where = f"profile {profile} (account {result['account_id']}, {result['region']})"
     if args.print:
         print(url)
         return 0

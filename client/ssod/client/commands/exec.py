@@ -254,7 +254,7 @@ def credentials_endpoint(
     if ttl is not None:
         request["ttl"] = str(ttl)
     try:
-        token = client.request(Op.ISSUE_TOKEN, **request).get("token")
+        token: str | None = client.request(Op.ISSUE_TOKEN, **request)["token"]
         why = "its reply has no token"
     except SsodError as err:
         token, why = None, err.message

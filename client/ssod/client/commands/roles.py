@@ -16,6 +16,7 @@ from ssod.client.configure import roles_profiles
 if TYPE_CHECKING:
     from ssod.client.common import Target
     from ssod.client.ipc import IpcClient
+    from ssod.replies import RolesReply
 
 #: One portal call per account: large organizations take a while.
 ROLES_TIMEOUT = 120.0
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_run)
 
 
-def fetch_roles(client: IpcClient, target: Target) -> dict[str, Any]:
+def fetch_roles(client: IpcClient, target: Target) -> RolesReply:
     """The daemon's roles listing for ``target``: session, start_url, region, accounts."""
     from ssod.wire import Op
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssod.client import common
+
+if TYPE_CHECKING:
+    from ssod.replies import IssueTokenReply
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -98,7 +101,7 @@ def add_name_argument(parser: argparse.ArgumentParser) -> None:
 
 def issue_token(
     profile: str, ttl: str | None, name: str | None, *, start: bool = True
-) -> dict[str, Any]:
+) -> IssueTokenReply:
     """Ask the daemon for a scoped token; ``--ttl`` is checked here first (exit 2 if bad)."""
     from ssod import scoped
     from ssod.client import common
@@ -111,7 +114,7 @@ def issue_token(
         scoped.check_name(name)
         args["name"] = name
     with common.connect(start=start) as client:
-        return dict(client.request(Op.ISSUE_TOKEN, **args))
+        return client.request(Op.ISSUE_TOKEN, **args)
 
 
 def _rotate(args: argparse.Namespace) -> int:
@@ -155,7 +158,7 @@ def _revoke(args: argparse.Namespace) -> int:
     with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.REVOKE_TOKEN, **which)
     text = render.revoked_text(result)
-    if not common.dicts(result.get("revoked")) and args.key:
+    if not result["revoked"] and args.key:
         print(f"ssod: no live scoped token has the id or name {args.key!r}", file=sys.stderr)
         return EXIT_NOT_FOUND
     print(text)
@@ -172,7 +175,7 @@ def _list(args: argparse.Namespace) -> int:
 
     with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.LIST_TOKENS)
-    tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in common.dicts(result.get("tokens"))]
+    tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in result["tokens"]]
     if args.json:
         print(json.dumps({"tokens": tokens}, indent=2))
     else:

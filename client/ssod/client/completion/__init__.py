@@ -1,0 +1,1 @@
+"""Shell completion for ``ssod``: the command tree read from argparse, and the scripts per shell."""

@@ -4,7 +4,7 @@ Prompts, defaults and output copy ``aws configure sso-session`` (``ConfigureSSOS
 in awscli/customizations/configure/sso_commands.py, prompts in .../configure/sso.py): the
 session name is required, an existing session's values are the defaults, the scopes default to
 ``sso:account:access``, and the section is written with every value it had plus the answers.
-Nothing is logged in. ``SessionQuestions`` is shared with ``configure_steps``: each prompt
+Nothing is logged in. ``SessionQuestions`` is shared with ``configure.steps``: each prompt
 completes on Tab as CLI v2's do (known session names, start URLs, Identity Center regions,
 scopes used before), and a region is checked twice: its form here, its endpoint by the daemon,
 which has botocore's endpoint data and sees ``AWS_ENDPOINT_URL_SSO_OIDC``. With no daemon
@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ssod import configview, configwriter
-from ssod.client.commands.configure import check_name, check_scopes, check_start_url
 from ssod.client.configure import regions
+from ssod.client.configure.checks import check_name, check_scopes, check_start_url
 from ssod.client.configure.edit import ConfigEdit
 from ssod.client.configure.prompt import Console, Validator
 from ssod.client.ipc import IpcClient
@@ -70,7 +70,7 @@ class RegionCheck:
             except BadRequest:
                 pass  # a daemon older than this client: the shipped list decides
             else:
-                return None if reply.get("identity_center") else regions.no_endpoint(region)
+                return None if reply["identity_center"] else regions.no_endpoint(region)
         if any(os.environ.get(name) for name in _OVERRIDES):
             return None  # every region goes to the override endpoint (the emulator)
         return None if region in regions.SSO_REGIONS else regions.no_endpoint(region)
@@ -186,11 +186,11 @@ class SessionQuestions:
         except (ConfigError, AwsUnavailable) as err:
             self._console.say(f"Could not look up the start URL ({err.message}).")
             return None
-        if not reply.get("looked_up"):
+        if not reply["looked_up"]:
             return None  # an AWS access-portal URL, used as written
-        region = reply.get("region")
-        portal = reply.get("start_url")
-        if not isinstance(region, str) or not region:
+        region = reply["region"]
+        portal = reply["start_url"]
+        if not region:
             self._console.say(f"{start_url} leads to {portal}.")
             return None
         self._console.say(f"{start_url} leads to {portal}: using its SSO region {region}.")

@@ -1,13 +1,13 @@
 """The steps of ``ssod configure``: what to ask, what to ask the daemon, what to write and when.
 
 Prompts and defaults copy ``aws configure sso`` (awscli/customizations/configure/sso.py,
-protocols.md section 5.1): an existing sso-session is reused without questions, a new one is
+docs/protocols.md section 5.1): an existing sso-session is reused without questions, a new one is
 logged in even if a token is cached, defaults for the client region and output come from the
 profile being configured (``[default]`` when none is named). The daemon only knows sessions that
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a
 provisional profile, removed again); the profile comes last. Until that final write every exit
-path puts the file back as it was (``configure_edit``). The questions about the session are
-``configure_session``'s (shared with ``ssod configure sso-session``).
+path puts the file back as it was (``configure.edit``). The questions about the session are
+``configure.session``'s (shared with ``ssod configure sso-session``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 from ssod import configview, configwriter
 from ssod.client import browser
-from ssod.client.commands.configure import check_client_region, check_name, check_output
 from ssod.client.configure import regions
+from ssod.client.configure.checks import check_client_region, check_name, check_output
 from ssod.client.configure.edit import ConfigEdit
 from ssod.client.configure.prompt import Console, Validator
 from ssod.client.configure.session import DEFAULT_SCOPES, SessionQuestions, check_daemon_config

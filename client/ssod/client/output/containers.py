@@ -2,7 +2,7 @@
 
 Pure. Bridged containers have their own loopback, and the SDKs accept an http
 ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` only for loopback, ``169.254.170.2``,
-``169.254.170.23`` and ``fd00:ec2::23`` (protocols.md §6), so ssod gives containers the ECS
+``169.254.170.23`` and ``fd00:ec2::23`` (docs/protocols.md §6), so ssod gives containers the ECS
 agent's own address: a container network whose gateway (the host side of its bridge) is
 ``169.254.170.2``, which the daemon serves as soon as it exists. Containers on that network
 reach the endpoint; containers on other networks do not. The env file carries a scoped token

@@ -1,0 +1,1 @@
+"""Running the daemon as a service: systemd and launchd units, installing them, and autostart."""

@@ -32,7 +32,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, RoleAccessDenied
 
 log = logging.getLogger("ssod.aws")
@@ -264,7 +264,7 @@ class BotocoreAws:
         redirect_uris: Sequence[str] | None = None,
         issuer_url: str | None = None,
     ) -> ClientRegistration:
-        """RegisterClient, with exactly the members the AWS CLI sends (protocols.md 1.2)."""
+        """RegisterClient, with exactly the members the AWS CLI sends (docs/protocols.md 1.2)."""
         params: dict[str, Any] = {"clientName": client_name, "clientType": "public"}
         if scopes:
             params["scopes"] = list(scopes)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ssod.daemon.engine.model import RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, FederationRefused
 
 log = logging.getLogger("ssod.federation")

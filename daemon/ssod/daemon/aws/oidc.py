@@ -1,7 +1,7 @@
 """The pure parts of the sso-oidc login flows, exactly as the AWS CLI does them.
 
 PKCE verifier and challenge, the authorize URL, the loopback redirect URI, client names, and
-the device-flow polling decision (protocols.md sections 1.4, 5.2). No I/O, no clock.
+the device-flow polling decision (docs/protocols.md sections 1.4, 5.2). No I/O, no clock.
 """
 
 from __future__ import annotations

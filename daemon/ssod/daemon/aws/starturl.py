@@ -42,7 +42,8 @@ _AWS_OWNED_SUFFIXES = (
     ".awsapps.com",
     ".awsapps.cn",
 )
-#: The last two are in CLI 2.36.7's list (protocols.md 5.2), newer than the resolve.py read here.
+#: The last two are in CLI 2.36.7's list (docs/protocols.md 5.2), newer than the resolve.py read
+#: here.
 _AWS_OWNED_EXACT = (
     "identitycenter.amazonaws.com",
     "identitycenter.amazonaws.com.cn",
@@ -76,10 +77,6 @@ class Resolved:
 
     url: str
     region: str
-
-    def differs(self, start_url: str, region: str) -> bool:
-        """Whether this is anything but the configured URL and region."""
-        return (self.url, self.region) != (start_url, region)
 
 
 def is_aws_owned(hostname: str) -> bool:

@@ -1,30 +1,29 @@
 """The ``~/.aws/config`` model: which profiles and sso-sessions ssod can serve, and why not.
 
-Owns the immutable ``AwsConfig`` built from the file and the validation botocore 1.43 applies
-when it loads SSO and role-chaining credentials (``SSOProvider``, ``SSOTokenProvider``,
-``AssumeRoleProvider``; protocols.md sections 4.2, 4.3 and 8). A profile botocore would refuse
-becomes a ``ProfileConfigError`` in ``problems`` and the rest is still served; a profile that
-works but uses no IAM Identity Center (static keys, credential_process, ...) is listed in
-``unserved``. Pure apart from reading the file in ``load``; the grammar is in awsconfig_parse.
+The config layer's entry point: ``load`` and ``parse`` build the immutable ``AwsConfig`` (the
+types live in ``ssod.daemon.config.model`` and are re-exported here) with the validation
+botocore 1.43 applies when it loads SSO and role-chaining credentials (``SSOProvider``,
+``SSOTokenProvider``, ``AssumeRoleProvider``; docs/protocols.md sections 4.2, 4.3 and 8). A profile
+botocore would refuse becomes a ``ProfileConfigError`` in ``problems`` and the rest is still
+served; a profile that works but uses no IAM Identity Center (static keys, credential_process,
+...) is listed in ``unserved``. Pure apart from reading the file in ``load``; the grammar is in
+``ssod.daemon.config.parse``, the classification in ``ssod.daemon.config.rules``.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import stat
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import TypeAlias
 
 from ssod import paths
+from ssod.daemon.config.model import AwsConfig, ChainedProfile, Profile, SsoProfile, SsoSession
 from ssod.daemon.config.parse import (
     build_section_map,
     parse_sections,
 )
-from ssod.errors import ConfigParseError, ProfileConfigError, ProfileNotFound, SessionNotFound
+from ssod.daemon.config.rules import resolve
+from ssod.errors import ConfigParseError
 
 __all__ = [
     "AwsConfig",
@@ -37,139 +36,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SsoSession:
-    """An ``[sso-session NAME]`` with both required keys."""
-
-    name: str
-    start_url: str
-    region: str
-    registration_scopes: tuple[str, ...]
-    line: int | None
-
-
-@dataclass(frozen=True)
-class SsoProfile:
-    """A profile whose credentials come straight from IAM Identity Center."""
-
-    name: str
-    account_id: str
-    role_name: str
-    sso_session: str | None
-    start_url: str
-    sso_region: str
-    region: str | None
-    output: str | None
-    line: int | None
-
-    @property
-    def refreshable(self) -> bool:
-        """True for the sso-session form; the legacy form's token cannot be refreshed."""
-        return self.sso_session is not None
-
-    @property
-    def token_key_source(self) -> str:
-        """What the token file name is the SHA-1 of: session name, or start URL as written."""
-        return self.sso_session if self.sso_session is not None else self.start_url
-
-
-@dataclass(frozen=True)
-class ChainedProfile:
-    """A profile that assumes ``role_arn`` with credentials from ``source_profile``."""
-
-    name: str
-    role_arn: str
-    source_profile: str
-    role_session_name: str | None
-    duration_seconds: int | None
-    external_id: str | None
-    region: str | None
-    output: str | None
-    line: int | None
-
-
-Profile: TypeAlias = SsoProfile | ChainedProfile
-
-
-@dataclass(frozen=True)
-class AwsConfig:
-    """Everything ssod takes from one config file. ``profiles`` holds only what ssod serves."""
-
-    path: str
-    sessions: Mapping[str, SsoSession]
-    profiles: Mapping[str, Profile]
-    problems: tuple[ProfileConfigError, ...] = ()
-    #: Profiles that work elsewhere but not through ssod, with the reason (for messages).
-    unserved: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    #: The entries of ``problems`` again, by profile and by sso-session name.
-    profile_problems: Mapping[str, ProfileConfigError] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    session_problems: Mapping[str, ProfileConfigError] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-
-    @classmethod
-    def empty(cls, path: str) -> AwsConfig:
-        """A config with nothing in it (what a missing file means)."""
-        return cls(path=path, sessions=MappingProxyType({}), profiles=MappingProxyType({}))
-
-    @property
-    def profile_names(self) -> tuple[str, ...]:
-        """Names of the profiles ssod can serve, in file order."""
-        return tuple(self.profiles)
-
-    def profile(self, name: str) -> Profile:
-        """The served profile NAME; its ProfileConfigError if invalid, else ProfileNotFound."""
-        found = self.profiles.get(name)
-        if found is not None:
-            return found
-        if name in self.profile_problems:
-            raise _fresh(self.profile_problems[name])
-        if name in self.unserved:
-            raise ProfileNotFound(
-                f'The profile "{name}" is not served by ssod: it {self.unserved[name]}.'
-            )
-        raise ProfileNotFound(f"The config profile ({name}) could not be found in {self.path}")
-
-    def session(self, name: str) -> SsoSession:
-        """The sso-session NAME; its ProfileConfigError if incomplete, else SessionNotFound."""
-        found = self.sessions.get(name)
-        if found is not None:
-            return found
-        if name in self.session_problems:
-            raise _fresh(self.session_problems[name])
-        raise SessionNotFound(f'The sso-session "{name}" could not be found in {self.path}')
-
-    def sso_root(self, profile_name: str) -> SsoProfile:
-        """The SSO profile at the root of PROFILE_NAME's source_profile chain (or itself)."""
-        current = self.profile(profile_name)
-        # parse() admits a chained profile only once its whole chain resolved without a
-        # loop, so this walk ends.
-        while isinstance(current, ChainedProfile):
-            current = self.profiles[current.source_profile]
-        return current
-
-    def profiles_of_session(self, name: str) -> tuple[Profile, ...]:
-        """Served profiles whose credentials need sso-session NAME's token (chained ones too)."""
-        return tuple(
-            profile
-            for profile_name, profile in self.profiles.items()
-            if self.sso_root(profile_name).sso_session == name
-        )
-
-
-def _fresh(problem: ProfileConfigError) -> ProfileConfigError:
-    # Raising the stored instance would grow its traceback on every lookup in a long-lived
-    # daemon and tie the frozen config to frames; raise an equal copy instead.
-    return copy.copy(problem)
-
-
 def parse(text: str, path: str) -> AwsConfig:
     """Build the model from config text; raise ConfigParseError if botocore would reject it."""
-    # The rules module builds this module's types, so it is imported here, not at the top.
-    from ssod.daemon.config.rules import resolve
-
     return resolve(build_section_map(parse_sections(text, path)), path)
 
 

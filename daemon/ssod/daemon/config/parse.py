@@ -1,4 +1,4 @@
-"""The ``~/.aws/config`` grammar, exactly as botocore 1.43 reads it (protocols.md section 8).
+"""The ``~/.aws/config`` grammar, exactly as botocore 1.43 reads it (docs/protocols.md section 8).
 
 Owns the step from text to plain sections: configparser's strict ``RawConfigParser`` (``=`` and
 ``:`` delimiters, full-line ``#``/``;`` comments, inline ``#`` kept, lower-cased keys,

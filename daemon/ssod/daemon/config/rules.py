@@ -1,8 +1,8 @@
 """How botocore 1.43 classifies each profile and sso-session: served, unserved, or a problem.
 
-The rules of ``SSOProvider``, ``SSOTokenProvider`` and ``AssumeRoleProvider`` (protocols.md
-sections 4.2, 4.3 and 8), applied to the section map from awsconfig_parse to build the
-``AwsConfig`` model defined in awsconfig. Pure: no I/O, no clock.
+The rules of ``SSOProvider``, ``SSOTokenProvider`` and ``AssumeRoleProvider`` (docs/protocols.md
+sections 4.2, 4.3 and 8), applied to the section map from ``ssod.daemon.config.parse`` to build the
+``AwsConfig`` model of ``ssod.daemon.config.model``. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, Profile, SsoProfile, SsoSession
+from ssod.daemon.config.model import AwsConfig, ChainedProfile, Profile, SsoProfile, SsoSession
 from ssod.daemon.config.parse import RawSection, SectionMap, Value
 from ssod.errors import ProfileConfigError
 

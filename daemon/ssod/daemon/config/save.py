@@ -11,11 +11,34 @@ writes; the file is replaced atomically and the watcher reloads it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from ssod import configwriter
 from ssod.configwriter import Update
 from ssod.daemon.config.awsconfig import AwsConfig, SsoProfile
-from ssod.daemon.engine.sessions import SessionSpec
+
+
+class SessionSpec(Protocol):
+    """What a login's session says about where it lives in the config.
+
+    The engine's ``SessionSpec`` fits; the config layer names only these fields so that it
+    does not import the engine (``docs/architecture.md``, layers).
+    """
+
+    @property
+    def name(self) -> str:
+        """The sso-session name, or the legacy start URL."""
+        ...
+
+    @property
+    def start_url(self) -> str:
+        """The configured start URL."""
+        ...
+
+    @property
+    def refreshable(self) -> bool:
+        """True for the sso-session form, False for a legacy profile."""
+        ...
 
 
 def region_updates(config: AwsConfig, spec: SessionSpec, region: str) -> list[Update]:

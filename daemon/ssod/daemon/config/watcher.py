@@ -19,7 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-#: Token and registration files: 40 lowercase hex digits and ``.json`` (protocols.md 3.1).
+#: Token and registration files: 40 lowercase hex digits and ``.json`` (docs/protocols.md 3.1).
 _CACHE_FILE = re.compile(r"[0-9a-f]{40}\.json")
 
 

@@ -1,0 +1,1 @@
+"""The engine: served profiles and their credentials, sessions and tokens, logins, schedule."""

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -32,7 +32,15 @@ from ssod.daemon.store.tokencache import (
     format_timestamp,
     registration_cache_key,
 )
-from ssod.errors import ConfigError, LoginCancelled, LoginFailed, SsodError
+from ssod.errors import (
+    ConfigError,
+    LoginCancelled,
+    LoginFailed,
+    LoginRequired,
+    SsodError,
+    error_from_code,
+)
+from ssod.replies import LoginReply
 
 #: A token a login obtained, and the lifetime (``expiresIn``) AWS issued it for.
 Obtained = tuple[SsoToken, timedelta]
@@ -56,11 +64,11 @@ class LoginRun:
     flow: Flow
     #: The start URL IAM Identity Center is sent: the configured one, or where a vanity one leads.
     issuer: str = ""
-    history: list[dict[str, Any]] = field(default_factory=list)
-    listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    history: list[Mapping[str, Any]] = field(default_factory=list)
+    listeners: set[asyncio.Queue[Mapping[str, Any]]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
 
-    def emit(self, event: dict[str, Any]) -> None:
+    def emit(self, event: Mapping[str, Any]) -> None:
         self.history.append(event)
         for queue in self.listeners:
             queue.put_nowait(event)
@@ -105,9 +113,9 @@ class LoginManager:
         run.task = asyncio.create_task(self._drive(run), name=f"login {spec.name}")
         return run
 
-    async def events(self, run: LoginRun) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, run: LoginRun) -> AsyncIterator[Mapping[str, Any]]:
         """Every event of ``run`` from its start, ending with ``done`` or ``failed``."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
         for event in run.history:
             queue.put_nowait(event)
         run.listeners.add(queue)
@@ -120,9 +128,24 @@ class LoginManager:
         finally:
             run.listeners.discard(queue)
 
-    async def look_up(self, start_url: str) -> str:
-        """Where a vanity ``start_url`` leads (the lookup every login of it makes)."""
-        return await starturl.lookup(start_url, self._fetch)
+    async def follow(self, key: str, *, use_device_code: bool) -> AsyncIterator[dict[str, Any]]:
+        """Start or join the login of session ``key`` and yield its events up to ``done``.
+
+        Progress events carry ``first``: whether this call started the flow (clients that join a
+        running flow must not open another browser tab). A failed flow raises its error.
+        """
+        state = self._sessions.get(key)
+        if state is None:
+            raise LoginRequired("that session is not configured")
+        first = not self.running(key)
+        run = self.start(state.spec, use_device_code=use_device_code)
+        async for event in self.events(run):
+            if event["event"] == "failed":
+                raise error_from_code(str(event["code"]), str(event["message"]))
+            if event["event"] == "done":
+                yield dict(event)
+                return
+            yield {**event, "first": first}
 
     def running(self, key: str) -> bool:
         """Whether a flow for the session is in progress (``start`` would join it)."""
@@ -166,7 +189,7 @@ class LoginManager:
             self._fail(run, LoginFailed(f"login for {run.spec.name} failed: {type(bug).__name__}"))
             return
         self._sessions.adopt(run.spec.key, token, lifetime)
-        done: dict[str, Any] = {
+        done: LoginReply = {
             "event": "done",
             "session": run.spec.name,
             "start_url": run.spec.start_url,
@@ -293,7 +316,7 @@ class LoginManager:
             interval = step.wait
             if self._clock.monotonic() > deadline:
                 raise LoginFailed(f"login for {spec.name} failed: the device code expired")
-            await asyncio.sleep(interval)
+            await self._clock.sleep(interval)
 
     # -- authorization code with PKCE ------------------------------------------------------
 

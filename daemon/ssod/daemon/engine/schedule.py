@@ -1,8 +1,8 @@
 """When to refresh: the only home of ssod's margins, jitter and backoff.
 
 Pure functions of (expiry, now, policy). The broker asks them when to wake up; nothing here
-sleeps or reads a clock. Defaults follow protocols.md sections 4 and 10: botocore starts its own
-token refresh 15 minutes before expiry and re-fetches container credentials with under 15
+sleeps or reads a clock. Defaults follow docs/protocols.md sections 4 and 10: botocore starts its
+own token refresh 15 minutes before expiry and re-fetches container credentials with under 15
 minutes left, so ssod refreshes tokens by 20 minutes before expiry and serves role credentials
 with more than 15 minutes left.
 
@@ -21,8 +21,6 @@ from datetime import datetime, timedelta
 
 #: botocore refreshes an SSO token when fewer than this remain (BC tokens.py _REFRESH_WINDOW).
 BOTOCORE_TOKEN_WINDOW = timedelta(minutes=15)
-#: botocore re-fetches credentials with fewer than this left (BC credentials.py, advisory window).
-BOTOCORE_CREDENTIAL_WINDOW = timedelta(minutes=15)
 
 #: The longest the broker sleeps before re-checking the wall clock. Monotonic sleeps do not
 #: advance while a laptop is suspended, so a wake-up re-evaluates everything at most this late.
@@ -106,13 +104,6 @@ def credential_refresh_at(
         lead = min(lead, (lifetime - margin) / 2)
     jitter = _jitter(policy.jitter, lead, rng)
     return expires_at - margin - lead + jitter
-
-
-def servable(
-    expires_at: datetime, issued_at: datetime | None, now: datetime, policy: RefreshPolicy
-) -> bool:
-    """Whether credentials may still be handed out: more than the (effective) margin left."""
-    return now < serve_until(expires_at, issued_at, policy)
 
 
 def serve_until(

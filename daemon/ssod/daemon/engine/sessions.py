@@ -16,11 +16,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from ssod.daemon.aws.api import AwsApi, OidcProblem
+from ssod.daemon.aws.api import AwsApi, OidcProblem, TokenRejected
 from ssod.daemon.engine import schedule
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import RefreshPolicy
@@ -42,6 +43,8 @@ _FATAL_REFRESH = frozenset(
 _ROTATION_REREADS = (0.05, 0.15, 0.3)
 
 Notify = Callable[[str, str], None]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,24 @@ class SessionKeeper:
                 )
         return self.usable_token(key)
 
+    async def with_token(self, key: str, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(access_token)`` with the session's token: the one rule for a rejected token.
+
+        The portal may refuse a token before its expiry (a logout elsewhere): the token is then
+        refreshed once and the call retried; a second refusal means a login is needed.
+        """
+        state = self._sessions[key]
+        token = await self.fresh_token(key)
+        try:
+            return await call(token.access_token)
+        except TokenRejected:
+            retry = await self.token_rejected(key, token)
+        try:
+            return await call(retry.access_token)
+        except TokenRejected:
+            await self.token_rejected(key, retry)
+            raise state.login_required_error() from None
+
     async def token_rejected(self, key: str, token: SsoToken) -> SsoToken:
         """The portal refused ``token`` before its expiry: refresh at once or require a login.
 
@@ -230,8 +251,7 @@ class SessionKeeper:
             now = self._clock.now()
             wake_at = await self._tick(state, now)
             delay = schedule.sleep_for(wake_at, now) if wake_at else schedule.MAX_SLEEP.seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.wake.wait(), delay)
+            await self._clock.wait(state.wake, delay)
 
     async def _tick(self, state: SessionState, now: datetime) -> datetime | None:
         """One evaluation: re-read the cache, refresh when due. Returns when to look again."""
@@ -292,7 +312,7 @@ class SessionKeeper:
             # Another writer may have rotated the refresh token under us, and may not have
             # written its new token yet: re-read now and a few times more before giving up.
             for pause in (0.0, *_ROTATION_REREADS):
-                await asyncio.sleep(pause)
+                await self._clock.sleep(pause)
                 await self._load(state)
                 if state.token is not None and state.token.refresh_token != token.refresh_token:
                     log.info("event=refresh_token_rotated_elsewhere session=%s", state.spec.name)

@@ -7,18 +7,38 @@ ssod.client.output.render), timestamps as ``YYYY-MM-DDTHH:MM:SSZ``, never a toke
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
-from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, SsoProfile
+from ssod.daemon.aws.credentials import RoleCredentials
+from ssod.daemon.config.awsconfig import AwsConfig, ChainedProfile, Profile, SsoProfile
 from ssod.daemon.engine.sessions import SessionState
 from ssod.daemon.store.tokencache import format_timestamp
 from ssod.errors import LoginRequired
 
 if TYPE_CHECKING:
-    from ssod.daemon.engine.broker import ServedProfile
+    from ssod.replies import ProfileStatus, SessionStatus
 
 
-def session_status(state: SessionState, now: datetime) -> dict[str, Any]:
+class ServedProfile(Protocol):
+    """What the status of a served profile reads (the broker's ``ServedProfile`` fits)."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def creds(self) -> RoleCredentials | None: ...
+
+    @property
+    def last_used(self) -> datetime | None: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    @property
+    def last_error_code(self) -> str | None: ...
+
+
+def session_status(state: SessionState, now: datetime) -> SessionStatus:
     """One session: its state, token expiry, refresh schedule and last error."""
     token = state.token
     # "expired" is only for a token ssod can still refresh (AWS unreachable); one that
@@ -51,11 +71,15 @@ def session_status(state: SessionState, now: datetime) -> dict[str, Any]:
 
 def profile_status(
     served: ServedProfile, session: SessionState | None, config: AwsConfig | None, now: datetime
-) -> dict[str, Any]:
+) -> ProfileStatus:
     """One served profile: account, role, region and its credentials' expiry."""
     profile = served.profile
     creds = served.creds
-    info: dict[str, Any] = {
+    if isinstance(profile, SsoProfile):
+        account_id: str | None = profile.account_id
+    else:
+        account_id = creds.account_id if creds else _arn_account(profile.role_arn)
+    info: ProfileStatus = {
         "name": profile.name,
         "session": session.spec.name if session else None,
         "kind": "assume_role" if isinstance(profile, ChainedProfile) else "sso",
@@ -65,12 +89,11 @@ def profile_status(
         "last_error": _current_error(served, session, now),
         # The region SDKs should use with this profile's credentials (what `ssod env` exports).
         "region": profile.region or (config.sso_root(profile.name).region if config else None),
+        "account_id": account_id,
     }
     if isinstance(profile, SsoProfile):
-        info["account_id"] = profile.account_id
         info["role_name"] = profile.role_name
     else:
-        info["account_id"] = creds.account_id if creds else _arn_account(profile.role_arn)
         info["role_arn"] = profile.role_arn
     return info
 

@@ -1,0 +1,1 @@
+"""What the daemon needs of its host: runtime directory and lock, file ownership, notifications."""

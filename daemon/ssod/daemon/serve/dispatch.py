@@ -1,33 +1,44 @@
-"""IPC operations: what each ``ssod.wire.Op`` does, in terms of the broker and login manager.
+"""IPC operations: a table from each ``ssod.wire.Op`` to the one call into the part that owns it.
 
 One async generator per request (the ``IpcServer`` handler contract): streamed events are
 ``Progress``, the last mapping is the final reply, an ``SsodError`` becomes an error reply.
-Nothing here touches AWS directly or holds state of its own.
+Each handler reads its arguments, makes one call into the engine, the stores or the status
+view, and shapes the reply; nothing here calls AWS or holds state of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 from ssod import scoped
-from ssod.daemon.aws import starturl
-from ssod.daemon.aws.api import TokenRejected
+from ssod.daemon.engine.broker import Broker
+from ssod.daemon.engine.configkeeper import ConfigKeeper
+from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.login import LoginManager
+from ssod.daemon.engine.logout import Logout
+from ssod.daemon.engine.roles import RoleLister
+from ssod.daemon.engine.signin import ConsoleSignin
+from ssod.daemon.serve.http.consolelinks import ConsoleLinks
 from ssod.daemon.serve.ipc import Progress
-from ssod.errors import (
-    BadRequest,
-    ConfigError,
-    FederationRefused,
-    LoginRequired,
-    ProfileNotFound,
-    SessionNotFound,
-    error_from_code,
+from ssod.daemon.serve.statusview import StatusView
+from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
+from ssod.daemon.store.scopedstore import ScopedTokenStore
+from ssod.daemon.store.tokencache import format_timestamp
+from ssod.errors import BadRequest, ConfigError, ProfileNotFound, SessionNotFound
+from ssod.replies import (
+    CancelLoginReply,
+    ConsoleReply,
+    IssueTokenReply,
+    ListTokensReply,
+    LogoutReply,
+    ReloadReply,
+    RevokeTokenReply,
+    RolesReply,
+    SsoRegionReply,
+    StartUrlReply,
 )
 from ssod.wire import Op, Request
-
-if TYPE_CHECKING:
-    from ssod.daemon.app import Daemon
 
 Result = AsyncIterator[Progress | Mapping[str, object]]
 
@@ -47,11 +58,28 @@ def _number(args: Mapping[str, object], name: str) -> int | None:
     return int(value)
 
 
+@dataclass(frozen=True)
+class Parts:
+    """The daemon's parts that IPC operations call."""
+
+    broker: Broker
+    logins: LoginManager
+    logout: Logout
+    roles: RoleLister
+    signin: ConsoleSignin
+    discovery: Discovery
+    config: ConfigKeeper
+    token: EcsTokenKeeper
+    scoped: ScopedTokenStore
+    view: StatusView
+    console_links: ConsoleLinks
+
+
 class Dispatcher:
     """Answers IPC requests for one daemon."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
+    def __init__(self, parts: Parts) -> None:
+        self._p = parts
         self._ops: dict[Op, Callable[[Mapping[str, object]], Result]] = {
             Op.STATUS: self._status,
             Op.CREDENTIALS: self._credentials,
@@ -82,193 +110,119 @@ class Dispatcher:
             async for reply in replies:
                 yield reply
         except (ProfileNotFound, SessionNotFound):
-            cause = self._daemon.config_info()["config_error"]
+            cause = self._p.config.error
             if cause is None:
                 raise
-            raise ConfigError(str(cause)) from None
+            raise ConfigError(cause) from None
 
     def _key(self, args: Mapping[str, object]) -> str:
-        broker = self._daemon.broker
-        return broker.session_key_for(
+        return self._p.broker.session_key_for(
             sso_session=_str(args, "sso_session"), profile=_str(args, "profile")
         )
 
     async def _status(self, args: Mapping[str, object]) -> Result:
-        await self._daemon.scoped.sweep()  # tokens of commands that have ended are not shown
-        yield self._daemon.status()
+        yield await self._p.view.status()
 
     async def _credentials(self, args: Mapping[str, object]) -> Result:
-        profile = _str(args, "profile") or ""
-        creds = await self._daemon.broker.credentials(profile)
-        # The ECS body under credential_process's name for the session token.
-        body: dict[str, object] = dict(creds.ecs_json())
-        body["SessionToken"] = body.pop("Token")
-        yield body
+        creds = await self._p.broker.credentials(_str(args, "profile") or "")
+        yield creds.ipc_reply()
 
     async def _login(self, args: Mapping[str, object]) -> Result:
-        key = self._key(args)
-        state = self._daemon.broker.sessions.get(key)
-        if state is None:
-            raise LoginRequired("that session is not configured")
-        # Clients that join a running flow must not open another browser tab.
-        first = not self._daemon.logins.running(key)
-        run = self._daemon.logins.start(
-            state.spec, use_device_code=bool(args.get("use_device_code"))
+        events = self._p.logins.follow(
+            self._key(args), use_device_code=bool(args.get("use_device_code"))
         )
-        async for event in self._daemon.logins.events(run):
-            if event["event"] == "failed":
-                raise error_from_code(str(event["code"]), str(event["message"]))
-            if event["event"] == "done":
-                yield dict(event)
-                return
-            yield Progress({**event, "first": first})
+        async for event in events:
+            yield event if event["event"] == "done" else Progress(event)
 
     async def _cancel_login(self, args: Mapping[str, object]) -> Result:
-        cancelled = self._daemon.logins.cancel(self._key(args))
-        yield {"cancelled": cancelled}
+        reply: CancelLoginReply = {"cancelled": self._p.logins.cancel(self._key(args))}
+        yield reply
 
     async def _logout(self, args: Mapping[str, object]) -> Result:
-        broker = self._daemon.broker
-        if args.get("all"):
-            keys = [s.spec.key for s in broker.sessions.sessions()]
-        else:
-            keys = [self._key(args)]
-        results = []
-        for key in keys:
-            self._daemon.logins.cancel(key)
-            results.append(await broker.logout(key))
-        yield {"sessions": results}
+        key = None if args.get("all") else self._key(args)
+        reply: LogoutReply = {"sessions": await self._p.logout.log_out(key)}
+        yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
-        broker = self._daemon.broker
-        key = self._key(args)
-        token = await broker.sessions.fresh_token(key)
-        state = broker.sessions.get(key)
-        assert state is not None
-        region = state.spec.region
-        try:
-            listed = await self._list_roles(region, token.access_token)
-        except TokenRejected:
-            # Revoked before its expiry (a logout elsewhere): refresh once, else login required.
-            token = await broker.sessions.token_rejected(key, token)
-            try:
-                listed = await self._list_roles(region, token.access_token)
-            except TokenRejected:
-                await broker.sessions.token_rejected(key, token)
-                raise state.login_required_error() from None
-        yield {
-            "session": state.spec.name,
-            "start_url": state.spec.start_url,
-            "region": region,
-            "accounts": listed,
+        listing = await self._p.roles.list(self._key(args))
+        reply: RolesReply = {
+            "session": listing.spec.name,
+            "start_url": listing.spec.start_url,
+            "region": listing.spec.region,
+            "accounts": listing.accounts,
         }
-
-    async def _list_roles(self, region: str, access_token: str) -> list[dict[str, Any]]:
-        aws = self._daemon.aws
-        listed: list[dict[str, Any]] = []
-        for account in await aws.list_accounts(region, access_token):
-            roles = await aws.list_account_roles(region, access_token, account.account_id)
-            listed.append(
-                {
-                    "account_id": account.account_id,
-                    "account_name": account.name,
-                    "email": account.email,
-                    "roles": sorted(roles),
-                }
-            )
-        return listed
+        yield reply
 
     async def _reload(self, args: Mapping[str, object]) -> Result:
-        await self._daemon.reload()
-        yield {"config_file": str(self._daemon.settings.config_file), **self._daemon.config_info()}
+        config = self._p.config
+        await config.reload()
+        reply: ReloadReply = {"config_file": str(config.path), **config.info()}
+        yield reply
 
     async def _endpoint(self, args: Mapping[str, object]) -> Result:
-        yield self._daemon.endpoint_info()
+        yield self._p.view.endpoint()
 
     async def _rotate_token(self, args: Mapping[str, object]) -> Result:
-        await self._daemon.rotate_token()
-        yield self._daemon.endpoint_info()
+        await self._p.token.rotate()
+        yield self._p.view.endpoint()
 
     async def _sso_region(self, args: Mapping[str, object]) -> Result:
         region = _str(args, "region") or ""
-        yield {
+        reply: SsoRegionReply = {
             "region": region,
-            "identity_center": await self._daemon.aws.has_oidc_endpoint(region),
+            "identity_center": await self._p.discovery.has_identity_center(region),
         }
+        yield reply
 
     async def _start_url(self, args: Mapping[str, object]) -> Result:
-        url = _str(args, "start_url") or ""
-        if not starturl.needs_lookup(url):
-            yield {"start_url": url, "region": None, "looked_up": False}
-            return
-        portal = await self._daemon.logins.look_up(url)
-        region = starturl.region_in_host(urlsplit(portal).hostname or "")
-        yield {"start_url": portal, "region": region, "looked_up": True}
+        answer = await self._p.discovery.start_url(_str(args, "start_url") or "")
+        reply: StartUrlReply = {
+            "start_url": answer.start_url,
+            "region": answer.region,
+            "looked_up": answer.looked_up,
+        }
+        yield reply
 
     async def _console(self, args: Mapping[str, object]) -> Result:
-        from ssod.daemon.aws import console
-        from ssod.daemon.store.tokencache import format_timestamp
-
-        name = _str(args, "profile") or ""
-        broker = self._daemon.broker
-        if broker.config is None:
-            raise SessionNotFound("no configuration loaded")
-        plan = console.plan(
-            name,
-            broker.config.profile(name),
-            broker.config.sso_root(name),
-            destination_arg=_str(args, "destination"),
-            region_arg=_str(args, "region"),
-            duration_arg=_str(args, "duration"),
-            endpoint_override=self._daemon.settings.signin_endpoint,
+        opening = await self._p.signin.open(
+            _str(args, "profile") or "",
+            destination=_str(args, "destination"),
+            region=_str(args, "region"),
+            duration=_str(args, "duration"),
         )
-        federation = self._daemon.federation
-        creds = await broker.credentials(name)
-        try:
-            token = await federation.signin_token(plan.federation_url, creds, plan.duration)
-        except FederationRefused:
-            # Revoked or expired ahead of their time (a logout elsewhere, a clock off): once
-            # more with new ones; a second refusal is the answer.
-            broker.discard(name)
-            creds = await broker.credentials(name)
-            try:
-                token = await federation.signin_token(plan.federation_url, creds, plan.duration)
-            except FederationRefused as err:
-                raise FederationRefused(
-                    f"{err.message} of profile {name}, new ones too: the console cannot be "
-                    f"opened with them (`ssod status` shows the profile)"
-                ) from None
-        url = console.login_url(plan.federation_url, plan.destination, token)
-        link = await self._daemon.console_links.link(url) if args.get("link") else None
-        yield {
-            "url": url,
+        link = await self._p.console_links.link(opening.url) if args.get("link") else None
+        reply: ConsoleReply = {
+            "url": opening.url,
             "link": link,
-            "destination": plan.destination,
-            "partition": plan.partition.name,
-            "region": plan.region,
-            "account_id": creds.account_id,
-            "expires_at": format_timestamp(creds.expiration),
+            "destination": opening.plan.destination,
+            "partition": opening.plan.partition.name,
+            "region": opening.plan.region,
+            "account_id": opening.creds.account_id,
+            "expires_at": format_timestamp(opening.creds.expiration),
         }
+        yield reply
 
     async def _issue_token(self, args: Mapping[str, object]) -> Result:
         profile = _str(args, "profile") or ""
-        self._daemon.broker.check_served(profile)  # the precise error for a profile not served
+        self._p.broker.check_served(profile)  # the precise error for a profile not served
         raw_ttl = _str(args, "ttl")
         ttl = scoped.parse_ttl(raw_ttl) if raw_ttl else scoped.DEFAULT_TTL
         pid, started = _number(args, "pid"), _number(args, "started")
         if started is not None and pid is None:
             raise BadRequest("issue_token: 'started' needs 'pid'")
-        issued = await self._daemon.scoped.issue(
+        issued = await self._p.scoped.issue(
             profile, ttl, _str(args, "name") or "", pid=pid, started=started
         )
-        yield {**issued.record.public(), "token": issued.token}
+        reply: IssueTokenReply = {**issued.record.public(), "token": issued.token}
+        yield reply
 
     async def _revoke_token(self, args: Mapping[str, object]) -> Result:
-        gone = await self._daemon.scoped.revoke(
+        gone = await self._p.scoped.revoke(
             key=_str(args, "id"), profile=_str(args, "profile"), every=bool(args.get("all"))
         )
-        yield {"revoked": [r.public() for r in gone]}
+        reply: RevokeTokenReply = {"revoked": [r.public() for r in gone]}
+        yield reply
 
     async def _list_tokens(self, args: Mapping[str, object]) -> Result:
-        await self._daemon.scoped.sweep()
-        yield {"tokens": [r.public() for r in self._daemon.scoped.live()]}
+        reply: ListTokensReply = {"tokens": await self._p.view.tokens()}
+        yield reply

@@ -7,7 +7,7 @@ connection cap, a deadline for each request head; binding and limits live in ``l
 It also listens on the link-local container address when configured and present
 (``listenpolicy``); the Host check names exactly the addresses being served.
 It never fetches credentials itself: it asks a ``CredentialProvider`` and waits at most
-``wait_limit`` seconds, because SDKs give up after 2 s (protocols.md section 6). It never logs
+``wait_limit`` seconds, because SDKs give up after 2 s (docs/protocols.md section 6). It never logs
 a token, a header value or a credential.
 """
 
@@ -27,7 +27,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
-from ssod.daemon.engine.model import CredentialProvider, RoleCredentials
+from ssod.daemon.aws.credentials import RoleCredentials
+from ssod.daemon.engine.model import CredentialProvider
 from ssod.daemon.serve.http.listeners import DEFAULT_RETRY, Listeners
 from ssod.daemon.serve.http.listenpolicy import LOOPBACK, ListenAddress, host_headers, url_host
 from ssod.scoped import PREFIX as SCOPED_PREFIX
@@ -36,7 +37,7 @@ from ssod.version import __version__
 #: Where the endpoint listens unless told otherwise (``AWS_CONTAINER_CREDENTIALS_FULL_URI``).
 DEFAULT_ECS_PORT: Final = 9179
 #: The address `ssod env` points at, always served: AWS CLI v2 2.9.19 accepts no other loopback
-#: host (protocols.md §10). Container addresses come from ``listenpolicy``.
+#: host (docs/protocols.md §10). Container addresses come from ``listenpolicy``.
 ECS_HOST: Final = LOOPBACK
 CREDENTIALS_PREFIX: Final = "/credentials/"
 HEALTH_PATH: Final = "/health"
@@ -58,7 +59,8 @@ CODE_INTERNAL: Final = "internal_error"
 
 log = logging.getLogger("ssod.ecs")
 
-_JSON: Final = "application/json"  # exactly this, or Go ignores the error body (protocols.md §6)
+#: Exactly this, or Go ignores the error body (docs/protocols.md §6).
+_JSON: Final = "application/json"
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 _ALLOW: Final = {"Cache-Control": "no-store", "Allow": "GET, HEAD"}
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -112,7 +114,7 @@ def reply(status: int, body: bytes, headers: Mapping[str, str] = _NO_STORE) -> w
 
 
 def error_body(code: str, message: str) -> bytes:
-    """The ``{code, message}`` error body every SDK understands (protocols.md §6)."""
+    """The ``{code, message}`` error body every SDK understands (docs/protocols.md §6)."""
     return _body(code, message)
 
 

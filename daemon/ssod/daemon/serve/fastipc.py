@@ -5,7 +5,7 @@ connection, peers of another uid refused, a cap on connections, a deadline for t
 each request it asks the same IPC handler (``Dispatcher``) the ZeroMQ server asks, passes the
 reply through the wire encoding exactly as the ZeroMQ client would read it, and renders the
 command's output with the client's own functions (``shell.credentials_text``,
-``cmd_env.render``, ``common.explain``), so the bytes and exit code equal the full client's.
+``output.env.render``, ``common.explain``), so the bytes and exit code equal the full client's.
 Whatever it does not expect gets a fallback answer: the client then runs its full path. Logs
 one line per request (op, outcome), never arguments, output or messages.
 """
@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 from ssod import fastwire
 from ssod.client import common
-from ssod.client.commands import env as cmd_env
 from ssod.client.fastpath import peer_uid
+from ssod.client.output import env as env_output
 from ssod.client.output import shell
 from ssod.daemon.serve.ipc import Handler, Progress
 from ssod.errors import SsodError
@@ -147,7 +147,7 @@ class FastServer:
                     environ["AWS_ACCESS_KEY_ID"] = "set"
                 if fields.get(fastwire.HAS_RELATIVE_URI):
                     environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "set"
-                out, notes = cmd_env.render(
+                out, notes = env_output.render(
                     endpoint,
                     status,
                     fields.get(fastwire.PROFILE) or None,

@@ -1,6 +1,6 @@
 """The optional EC2 instance-metadata (IMDSv2) endpoint, serving one profile's credentials.
 
-For tools that speak only instance metadata (protocols.md §7). Off unless the daemon is given
+For tools that speak only instance metadata (docs/protocols.md §7). Off unless the daemon is given
 ``--imds-profile``; SDKs reach it through ``AWS_EC2_METADATA_SERVICE_ENDPOINT``. IMDSv2 only:
 ``PUT /latest/api/token`` with ``X-aws-ec2-metadata-token-ttl-seconds`` (1..21600) answers a
 session token and echoes the TTL header (Go needs it); every ``GET`` needs that token in
@@ -35,7 +35,8 @@ from typing import Final
 from aiohttp import web
 
 from ssod import errors
-from ssod.daemon.engine.model import CredentialProvider, RoleCredentials, format_expiration
+from ssod.daemon.aws.credentials import RoleCredentials, format_expiration
+from ssod.daemon.engine.model import CredentialProvider
 from ssod.daemon.serve.ecs import (
     CODE_FORBIDDEN,
     CODE_INTERNAL,

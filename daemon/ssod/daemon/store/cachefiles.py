@@ -47,7 +47,7 @@ LOCK_FILE_NAME = ".ssod.lock"
 TEMP_PREFIX = ".ssod-"
 TEMP_SUFFIX = ".tmp"
 DEFAULT_LOCK_TIMEOUT = 10.0
-# The CLI rewrites cache files in place (truncate, then write; protocols.md 3.4), so a reader
+# The CLI rewrites cache files in place (truncate, then write; docs/protocols.md 3.4), so a reader
 # can catch one half-written. One re-read after a short pause rides that out.
 _TORN_READ_RETRY_DELAY = 0.05
 _KEY = re.compile(r"[0-9a-f]{40}")

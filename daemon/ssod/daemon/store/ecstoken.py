@@ -2,7 +2,7 @@
 
 Shells export ``AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`` (or the token itself), so the token
 must survive daemon restarts; only :func:`rotate` changes it. The file holds 256 random bits as
-base64url, mode 0600, with no trailing newline (a newline breaks botocore and Go, protocols.md
+base64url, mode 0600, with no trailing newline (a newline breaks botocore and Go, docs/protocols.md
 section 9 item 11). A file that others could read, that we do not own, or that is not a plain
 token is refused with a :class:`~ssod.errors.CacheError`; nothing is repaired silently.
 """

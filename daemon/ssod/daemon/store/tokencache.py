@@ -2,7 +2,7 @@
 
 This module owns the bytes of `~/.aws/sso/cache/<key>.json` (tokens and client registrations)
 and of the SSO entries in `~/.aws/cli/cache`, exactly as the AWS CLI and botocore write them
-(protocols.md sections 3 and 4.2). It is pure: no file I/O, no clock (``now`` is passed in), no
+(docs/protocols.md sections 3 and 4.2). It is pure: no file I/O, no clock (``now`` is passed in), no
 logging. Reading is lenient where botocore, the JS SDK or the Go SDK may have written the file;
 writing is strict and byte-for-byte what the CLI writes. No secret (access token, refresh token,
 client secret, role secret) ever appears in a repr or in an exception message.
@@ -33,7 +33,7 @@ PKCE_GRANT_TYPE = "authorization_code"
 
 # RFC 3339 date-time (what Go accepts), plus botocore JSONFileCache's default `%Z` rendering
 # ("...UTC"), which dateutil reads. A value without any zone designator is refused: botocore
-# crashes on it with TypeError and JS reads it as local time (protocols.md 3.4).
+# crashes on it with TypeError and JS reads it as local time (docs/protocols.md 3.4).
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?:(?P<utc>[Zz]|UTC)|(?P<sign>[+-])(?P<oh>\d{2}):(?P<om>\d{2}))",
@@ -266,7 +266,7 @@ def serialize_token(token: SsoToken) -> bytes:
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Registration:
-    """A client-registration cache entry (protocols.md 3.3); shared by device and PKCE flows."""
+    """A client-registration cache entry (docs/protocols.md 3.3), shared by device and PKCE."""
 
     client_id: str
     client_secret: str
@@ -334,7 +334,7 @@ def serialize_registration(reg: Registration) -> bytes:
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class CliCachedCredentials:
-    """Role credentials as the AWS CLI caches them in `~/.aws/cli/cache` (protocols.md 4.2)."""
+    """Role credentials as the AWS CLI caches them in `~/.aws/cli/cache` (docs/protocols.md 4.2)."""
 
     access_key_id: str
     secret_access_key: str

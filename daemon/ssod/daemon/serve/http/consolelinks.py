@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Final
+from typing import Final, Protocol
 
 from aiohttp import web
-
-from ssod.daemon.engine.model import Clock
 
 #: How long a link may wait for its browser.
 LINK_LIFETIME: Final = 60.0
@@ -25,10 +23,16 @@ PATH_PREFIX: Final = "/console/"
 _GONE = "This sign-in link was used already or has expired. Run `ssod console` again for a new one."
 
 
+class Monotonic(Protocol):
+    """The part of ``engine.model.Clock`` links need: a monotonic clock."""
+
+    def monotonic(self) -> float: ...
+
+
 class ConsoleLinks:
     """Hands out one-time links; each redirects its first visitor to one sign-in URL."""
 
-    def __init__(self, clock: Clock, lifetime: float = LINK_LIFETIME) -> None:
+    def __init__(self, clock: Monotonic, lifetime: float = LINK_LIFETIME) -> None:
         self._clock = clock
         self._lifetime = lifetime
         self._links: dict[str, tuple[str, float]] = {}

@@ -3,7 +3,7 @@
 Pure. Only loopback and IPv4 link-local (169.254.0.0/16) addresses are ever accepted; anything
 else (a LAN address, ``0.0.0.0``, a name, IPv6 link-local, which needs a zone and which no SDK
 accepts over http) is refused with a message saying why. Every endpoint serves ``127.0.0.1``
-(the one address every SDK and the AWS CLI v2 accept, protocols.md §10); loopback must be
+(the one address every SDK and the AWS CLI v2 accept, docs/protocols.md §10); loopback must be
 bindable at start. Link-local addresses come and go with container networks (docker creates
 ``169.254.170.2`` when its bridge comes up), so they are served once and while they exist.
 
@@ -22,7 +22,7 @@ from ssod.errors import BadRequest
 
 LOOPBACK: Final = "127.0.0.1"
 #: The ECS endpoint's default: loopback, and the container address (the ECS agent's, which the
-#: SDKs accept for an http FULL_URI, protocols.md §6) whenever it exists.
+#: SDKs accept for an http FULL_URI, docs/protocols.md §6) whenever it exists.
 DEFAULT_ECS_LISTEN: Final = (LOOPBACK, CONTAINER_ADDRESS)
 #: IMDS has no client token, so containers get it only when asked for (``--imds-listen``).
 DEFAULT_IMDS_LISTEN: Final = (LOOPBACK,)
