@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ssod.client.ipc import IpcClient
+    from ssod.replies import StatusReply
 
 #: Default wait for a reply; the daemon answers from memory, or within about a second.
 DEFAULT_TIMEOUT = 10.0
@@ -216,7 +217,6 @@ def run_command(main: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
 def _endpoints_note() -> str | None:
     """After an AWS failure: whether the daemon calls other endpoints than this shell would."""
-    from ssod import endpointvars
     from ssod.wire import Op
 
     try:
@@ -224,6 +224,13 @@ def _endpoints_note() -> str | None:
             status = client.request(Op.STATUS)
     except SsodError:
         return None
+    return endpoints_note(status)
+
+
+def endpoints_note(status: StatusReply) -> str | None:
+    """Whether the daemon calls other AWS endpoints than this shell would, and what to do."""
+    from ssod import endpointvars
+
     endpoints = status["daemon"].get("endpoints")  # an older daemon does not say
     return None if endpoints is None else endpointvars.mismatch_note(endpoints, os.environ)
 

@@ -56,7 +56,6 @@ def _main(args: argparse.Namespace) -> int:
     import sys
     from datetime import UTC, datetime
 
-    from ssod import endpointvars
     from ssod.client import common
     from ssod.client.output import render
     from ssod.errors import UsageError
@@ -68,12 +67,9 @@ def _main(args: argparse.Namespace) -> int:
         if args.check:
             target = common.resolve_target(client, common.target_from_args(args))
         status = client.request(Op.STATUS)
-    daemon = status.get("daemon")
-    endpoints = daemon.get("endpoints") if isinstance(daemon, dict) else None
-    if isinstance(endpoints, dict):
-        note = endpointvars.mismatch_note(endpoints, os.environ)
-        if note is not None:
-            print(f"Note: {note}", file=sys.stderr)
+    note = common.endpoints_note(status)
+    if note is not None:
+        print(f"Note: {note}", file=sys.stderr)
     now = datetime.now(UTC)
     if args.check:
         return _check(status, target, now)
