@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cli_support import NO_BROWSER, wait_until
+from cli_support import NO_BROWSER, Terminal, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
 from ssod import errors
 from ssod.client.output import render
@@ -141,6 +141,19 @@ def test_status_fits_80_columns_and_names_the_daemons_endpoints(
     assert f"AWS endpoint  {oidc} (AWS_ENDPOINT_URL_SSO_OIDC)" in out.stdout
     data = json.loads(ssod_daemon.ssod("status", "--output", "json").stdout)
     assert data["daemon"]["endpoints"]["AWS_ENDPOINT_URL_SSO_OIDC"] == oidc
+
+
+def test_status_on_an_80_column_terminal(ssod_daemon: DaemonHarness) -> None:
+    """The screen a person sees: the terminal's own width (no COLUMNS), in colour."""
+    logged_in(ssod_daemon)
+    assert ssod_daemon.ssod("credentials", "--profile", "dev").returncode == 0
+    env = {k: v for k, v in ssod_daemon.env.items() if k != "COLUMNS"}
+    terminal = Terminal(["status"], {**env, "TERM": "xterm"}, columns=80)
+    assert terminal.finish() == 0, terminal.output
+    assert "\033[" in terminal.output  # a terminal: colour
+    screen = [line for line in terminal.screen() if line]
+    assert any(line.startswith("corp ") for line in screen), screen
+    assert max(len(line) for line in screen) <= 80, screen
 
 
 def test_a_shell_with_other_endpoints_is_told(ssod_daemon: DaemonHarness) -> None:
