@@ -111,3 +111,14 @@ def test_stop_is_in_the_help() -> None:
         check=False,
     )
     assert "stop the running daemon" in out.stdout
+
+
+def test_a_state_directory_that_cannot_be_made_is_said(
+    ssod_daemon: DaemonHarness, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = ssod_daemon.ssod("daemon", env={"SSOD_STATE_DIR": str(blocker / "state")}, timeout=30)
+    assert out.returncode == EXIT_ERROR, out.stderr
+    assert f"cannot create state directory {blocker / 'state'}" in out.stderr
+    assert "Traceback" not in out.stderr

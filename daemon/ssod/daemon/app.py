@@ -60,6 +60,7 @@ from ssod.daemon.store.cachefiles import (
 )
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
+from ssod.errors import RuntimeDirError
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -164,7 +165,11 @@ class Daemon:
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
         state_dir = self.settings.token_file.parent
-        ensure_private_dir(state_dir)
+        try:
+            ensure_private_dir(state_dir)
+        except OSError as err:
+            why = f"cannot create state directory {state_dir}: {err.strerror}"
+            raise RuntimeDirError(why) from None
         self._lock = acquire_instance_lock(
             self.settings.runtime_dir,
             self.settings.started_by,
