@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo bench clean interop-clients test-interop
+.PHONY: venv check test lint typecheck pytest demo bench clean interop-clients test-interop
 
 $(STAMP): pyproject.toml tests/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The quick check before a commit (under a minute): lint, types and the unit tests (tests/unit:
+# pure logic, no daemon). `make test` runs everything.
+check: $(STAMP)
+	@set -e; start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint; \
+	$(MAKE) --no-print-directory typecheck; types_end=$$(date +%s); \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS); end=$$(date +%s); \
+	echo "make check: lint and types $$((types_end-start))s, unit tests $$((end-types_end))s"
 
 # Lint, types, then the whole test suite; prints how long each part took.
 test: $(STAMP)

@@ -28,6 +28,7 @@ from bench import (
 from bench.baseline import Baseline, extracted
 from bench.fixtures import Options
 from bench.report import Section, markdown_table, render
+from ssod.emulator.testing.launcher import default_sigint_for_children
 
 MEASUREMENTS: dict[str, Callable[[Options], Section]] = {
     "ecs": ecs_load.measure,
@@ -93,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="first wait up to this long for the 1-minute load average to fall under 0.5",
     )
     args = parser.parse_args(argv)
+    default_sigint_for_children()  # `make bench &` too: the daemons it starts stop on Ctrl-C
     with extracted(args.baseline) as baseline:
         return _run(args, argv, baseline)
 

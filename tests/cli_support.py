@@ -91,7 +91,8 @@ class Spawned:
             if found:
                 return found
             if self.proc.poll() is not None:
-                time.sleep(0.1)  # let the pumps drain
+                for t in self._threads:
+                    t.join(10)  # the pumps end at the pipes' end: all output is in
                 found = regex.search(self.stderr)
                 if found:
                     return found

@@ -1,5 +1,8 @@
 """Shared fixtures: a clean environment for every test, and a real daemon beside the emulator.
 
+A run started in the background (``make test &``) starts its programs with SIGINT's default
+(``launcher.default_sigint_for_children``), so the Ctrl-C tests pass there too.
+
 Every test runs with a temporary HOME and no AWS_* or SSOD_* variables. ``ssod_daemon`` gives a
 harness (tests/harness.py) for the real ``ssod daemon`` in that HOME, pointed at the emulator
 (the ``ssod_emulator`` fixture from ssod's pytest plugin), with its IPC socket in a short temp
@@ -18,6 +21,12 @@ import pytest
 
 from harness import DaemonHarness, base_env
 from ssod.emulator.testing.background import BackgroundEmulator
+from ssod.emulator.testing.launcher import default_sigint_for_children
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run started in the background (SIGINT ignored) starts its programs with the default."""
+    default_sigint_for_children()
 
 
 @pytest.fixture(autouse=True)

@@ -1,39 +1,39 @@
-"""Network isolation for tests, without Docker: namespaces joined to the host by veth pairs.
+"""Network isolation for tests, without Docker: namespaces of their own, joined by veth pairs.
 
-``Bridged`` stands in for a container on a bridge network: a network namespace whose veth end
-has ``169.254.170.10/24`` while the host end has the gateway ``169.254.170.2/24``, as docker
-gives a network created by ``ssod docker setup``. ``Namespace`` is the general form (the SSH
-test's "remote host" uses another subnet). Names carry the pid, so parallel runs never collide;
-``down()`` removes everything even after a failure, and the address 169.254.170.2 is held
-under a file lock for the whole test, because two interfaces with it would fight over the
-route. ``Relay`` forwards TCP from an address the namespace can reach to a loopback port on
-the host (the emulator: SDKs in the namespace call STS there). Needs root; ``require_root()``
-skips otherwise.
+Nothing here changes the host's network: every interface and address lives in a namespace the
+test creates and removes. ``bridged()`` gives a ``Bridged`` pair standing in for a host with a
+container on a bridge network: a "host" namespace whose veth end has the gateway
+``169.254.170.2/24`` (as docker gives a network created by ``ssod docker setup``), where the
+daemon under test runs (``Bridged.confine``), and a "container" namespace at
+``169.254.170.10/24``. A user's own daemon on this machine never sees 169.254.170.2 appear.
+The host namespace reaches this process's loopback (the emulator) only through a ``Relay``
+listening inside it (``Namespace.create_server``). ``Namespace`` alone (loopback only) is the
+SSH test's "remote host". Names carry the pid, so parallel runs never collide; ``down()``
+removes everything even after a failure. Needs root; ``require_root()`` skips otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import ctypes
 import os
 import shutil
 import socket
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
 import pytest
 
 HOST_ADDRESS = "169.254.170.2"
 NS_ADDRESS = "169.254.170.10"
-_LOCK = Path("/tmp/ssod-tests-169.254.170.2.lock")
+_CLONE_NEWNET = 0x40000000
 
 
 def require_root() -> None:
     """Skip the test unless we are root (namespaces, veth pairs and addresses need it)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root: creates a network namespace, a veth pair and an address")
+        pytest.skip("needs root: creates network namespaces, a veth pair and addresses")
     if shutil.which("ip") is None:
         pytest.skip("needs iproute2's ip (.ci/run installs it)")
 
@@ -46,43 +46,23 @@ def ip(*args: str) -> None:
 
 
 class Namespace:
-    """A network namespace joined to the host by a veth pair with one address on each end."""
+    """A network namespace of its own, with its loopback up."""
 
-    def __init__(self, tag: str, host_cidr: str, ns_cidr: str) -> None:
-        pid = os.getpid()
-        self.name = f"ssod-{tag}-{pid}"
-        self.host_if = f"s{tag[0]}h{pid}"[:15]
-        self.ns_if = f"s{tag[0]}n{pid}"[:15]
-        self.host_cidr, self.ns_cidr = host_cidr, ns_cidr
-        self.host_address = host_cidr.split("/", maxsplit=1)[0]
-        self.address = ns_cidr.split("/", maxsplit=1)[0]
-        self._created: list[str] = []
+    def __init__(self, tag: str) -> None:
+        self.name = f"ssod-{tag}-{os.getpid()}"
+        self._up = False
 
-    def up(self, *, host_address: bool = True) -> None:
-        """Create the namespace, the veth pair and both addresses, and bring the links up."""
+    def up(self) -> None:
+        """Create the namespace and bring its loopback up."""
         ip("netns", "add", self.name)
-        self._created.append("netns")
-        ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-        self._created.append("link")
-        ip("link", "set", self.ns_if, "netns", self.name)
+        self._up = True
         ip("-n", self.name, "link", "set", "lo", "up")
-        ip("-n", self.name, "addr", "add", self.ns_cidr, "dev", self.ns_if)
-        ip("-n", self.name, "link", "set", self.ns_if, "up")
-        ip("link", "set", self.host_if, "up")
-        if host_address:
-            self.add_host_address()
-
-    def add_host_address(self) -> None:
-        """Put the host end's address on (what docker does when its bridge comes up)."""
-        ip("addr", "add", self.host_cidr, "dev", self.host_if)
 
     def down(self) -> None:
-        """Remove the veth pair (both ends) and the namespace; never raises."""
-        if "link" in self._created:
-            subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, check=False)
-        if "netns" in self._created:
+        """Remove the namespace (and the interfaces in it); never raises."""
+        if self._up:
             subprocess.run(["ip", "netns", "del", self.name], capture_output=True, check=False)
-        self._created.clear()
+            self._up = False
 
     def argv(self, argv: Sequence[str]) -> list[str]:
         """``argv`` run inside the namespace."""
@@ -102,27 +82,97 @@ class Namespace:
             check=False,
         )
 
+    def create_server(self, address: tuple[str, int]) -> socket.socket:
+        """A listening TCP socket inside the namespace (made by a thread that enters it)."""
+        made: list[socket.socket | BaseException] = []
+
+        def enter_and_listen() -> None:
+            # setns moves only the calling thread; a socket stays in the namespace it was made in.
+            try:
+                with open(f"/run/netns/{self.name}", "rb") as handle:
+                    libc = ctypes.CDLL(None, use_errno=True)
+                    if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
+                        raise OSError(ctypes.get_errno(), "setns")
+                made.append(socket.create_server(address))
+            except BaseException as err:  # handed to the caller
+                made.append(err)
+
+        thread = threading.Thread(target=enter_and_listen)
+        thread.start()
+        thread.join()
+        [result] = made
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+class Bridged:
+    """A "host" and a "container" namespace on one veth pair, as a docker bridge network."""
+
+    def __init__(self) -> None:
+        pid = os.getpid()
+        self.host = Namespace("h")
+        self.container = Namespace("c")
+        self.host_if = f"sbh{pid}"[:15]
+        self.container_if = f"sbc{pid}"[:15]
+
+    def up(self, *, host_address: bool = True) -> None:
+        """Both namespaces, the veth pair between them and the container's address."""
+        self.host.up()
+        self.container.up()
+        # Made inside the host namespace with its peer in the container's: never on this host.
+        ip("-n", self.host.name, "link", "add", self.host_if, "type", "veth",
+           "peer", "name", self.container_if, "netns", self.container.name)  # fmt: skip
+        ip("-n", self.container.name, "addr", "add", f"{NS_ADDRESS}/24", "dev", self.container_if)
+        ip("-n", self.container.name, "link", "set", self.container_if, "up")
+        ip("-n", self.host.name, "link", "set", self.host_if, "up")
+        if host_address:
+            self.add_host_address()
+
+    def add_host_address(self) -> None:
+        """Put the gateway address on the host end (what docker does when its bridge comes up)."""
+        ip("-n", self.host.name, "addr", "add", f"{HOST_ADDRESS}/24", "dev", self.host_if)
+
+    def down(self) -> None:
+        """Remove both namespaces and so the veth pair; never raises."""
+        self.container.down()
+        self.host.down()
+
+    def confine(self, command: Sequence[str]) -> list[str]:
+        """``command`` run in the host namespace (the daemon under test)."""
+        return self.host.argv(command)
+
 
 @contextlib.contextmanager
-def bridged(*, address_now: bool = True) -> Iterator[Namespace]:
-    """A "container" namespace on a bridge whose host side is 169.254.170.2 (held locked)."""
+def bridged(*, address_now: bool = True) -> Iterator[Bridged]:
+    """A "host" namespace with the gateway 169.254.170.2 and a "container" behind it."""
     require_root()
-    with _LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ns = Namespace("c", f"{HOST_ADDRESS}/24", f"{NS_ADDRESS}/24")
-        try:
-            ns.up(host_address=address_now)
-            yield ns
-        finally:
-            ns.down()
+    pair = Bridged()
+    try:
+        pair.up(host_address=address_now)
+        yield pair
+    finally:
+        pair.down()
 
 
 class Relay:
-    """Forwards each TCP connection to ``listen_host:port`` on to ``target`` (threads)."""
+    """Forwards each TCP connection to ``listen`` on to ``target`` (threads).
 
-    def __init__(self, listen_host: str, target: tuple[str, int]) -> None:
+    The listening socket is made in ``namespace`` when given; ``target`` is reached from this
+    process's own network (its loopback: the emulator).
+    """
+
+    def __init__(
+        self,
+        listen: tuple[str, int],
+        target: tuple[str, int],
+        namespace: Namespace | None = None,
+    ) -> None:
         self._target = target
-        self._server = socket.create_server((listen_host, 0))
+        if namespace is None:
+            self._server = socket.create_server(listen)
+        else:
+            self._server = namespace.create_server(listen)
         self.address = self._server.getsockname()[:2]
         self._stopped = False
         self._thread = threading.Thread(target=self._accept, daemon=True)

@@ -16,11 +16,11 @@ import os
 import re
 import shlex
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ssod import atomicfile
 from ssod.errors import ConfigError, ConfigParseError
 
 # The CLI writer's own expressions: any "[...]" line ends a section, even indented (though only
@@ -188,7 +188,7 @@ def load(path: Path) -> str | None:
 
 
 def save(path: Path, text: str) -> None:
-    """Replace the file atomically: temp file, fsync, rename; 0600 if new, else keep its mode.
+    """Replace the file atomically (``atomicfile``); 0600 if new, else keep its mode.
 
     A symlinked config (dotfile managers) stays a symlink: the target is written.
     """
@@ -199,21 +199,6 @@ def save(path: Path, text: str) -> None:
             mode = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
             mode = 0o600
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ssod", dir=target.parent)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomicfile.write(target, text.encode("utf-8"), mode=mode)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None

@@ -122,10 +122,9 @@ def test_single_flight_for_a_cold_profile(ssod_daemon: DaemonHarness) -> None:
 def test_login_required_is_fast_and_clear(ssod_daemon: DaemonHarness) -> None:
     ssod_daemon.start()
     endpoint = ssod_daemon.request(Op.ENDPOINT)
-    started = time.monotonic()
     status, body = ecs_get(endpoint, "dev")
-    assert time.monotonic() - started < 1.0
     assert status == 503
+    # At once: not the "still fetching" answer a request gets after waiting the whole limit.
     assert body["code"] == "login_required"
     assert "ssod login --sso-session corp" in body["message"]
     with pytest.raises(LoginRequired, match="corp"):

@@ -58,10 +58,13 @@ def test_acceptance_via_endpoint_variables(
         for r in page["roleList"]
     ]
     assert roles == ["ReadOnly", "Admin"]
+    before = time.time()
     creds = sso.get_role_credentials(accessToken=token, accountId="222222222222", roleName="Admin")[
         "roleCredentials"
     ]
-    assert abs(creds["expiration"] / 1000 - (time.time() + 3600)) < 5  # epoch milliseconds
+    after = time.time()
+    # An hour from when the emulator answered, which was between `before` and `after`.
+    assert before + 3600 - 1 <= creds["expiration"] / 1000 <= after + 3600 + 1  # epoch ms
     sts = boto3.client(
         "sts",
         config=config,
@@ -76,12 +79,15 @@ def test_acceptance_via_endpoint_variables(
         me["Arn"],
     )
     assert re.fullmatch(r"AROA[A-Z2-7]{17}:user@example\.com", me["UserId"])
+    asked = dt.datetime.now(dt.UTC)
     assumed = sts.assume_role(
         RoleArn="arn:aws:iam::111111111111:role/Deploy", RoleSessionName="ci", DurationSeconds=900
     )
+    answered = dt.datetime.now(dt.UTC)
     new = assumed["Credentials"]
-    remaining = new["Expiration"] - dt.datetime.now(dt.UTC)
-    assert dt.timedelta(seconds=890) < remaining <= dt.timedelta(seconds=900)
+    # 900 s from when STS answered (between `asked` and `answered`; whole seconds on the wire).
+    second = dt.timedelta(seconds=1)
+    assert asked - second <= new["Expiration"] - dt.timedelta(seconds=900) <= answered + second
     assert assumed["AssumedRoleUser"]["Arn"] == "arn:aws:sts::111111111111:assumed-role/Deploy/ci"
     chained = boto3.client(
         "sts",

@@ -18,11 +18,15 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from hardening.support import TokenFileWatch, events, token_path, wait_until
 from harness import DaemonHarness
-from ssod.daemon.store.cachefiles import TEMP_PREFIX, TEMP_SUFFIX
+from ssod import atomicfile
+from ssod.atomicfile import TEMP_PREFIX, TEMP_SUFFIX
 from ssod.wire import Op
 
 ROUNDS = 12
@@ -77,3 +81,51 @@ def test_kill_9_during_refreshes_never_tears_the_cache(ssod_daemon: DaemonHarnes
         elif not entry.name.startswith("."):
             assert entry.suffix == ".json", entry.name
             assert isinstance(json.loads(entry.read_bytes()), dict), entry.name
+
+
+# -- atomicfile under kill -9 --------------------------------------------------------------
+
+#: A child that rewrites one file with ``atomicfile.write`` forever, alternating two contents
+#: of different sizes; it says "w" on stdout just before each write.
+_WRITER = """
+import sys
+from ssod import atomicfile
+path, contents = sys.argv[1], [b"A" * (3 << 20), b"B" * (5 << 20)]
+atomicfile.write(path, contents[0])
+i = 0
+while True:
+    i += 1
+    sys.stdout.write("w\\n")
+    sys.stdout.flush()
+    atomicfile.write(path, contents[i % 2])
+"""
+KILL_ROUNDS = 20
+
+
+def test_kill_9_mid_write_leaves_old_or_new_never_torn(tmp_path: Path) -> None:
+    seed = random.randrange(1 << 32)
+    rng = random.Random(seed)
+    folder = tmp_path / "atomic"
+    folder.mkdir()
+    target = folder / "file"
+    whole = {b"A" * (3 << 20), b"B" * (5 << 20)}
+    left_temp = 0
+    for _ in range(KILL_ROUNDS):
+        with subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE
+        ) as child:
+            assert child.stdout is not None
+            # The kill follows the child's "about to write" line: it lands inside a write
+            # (of megabytes, fsynced) unless this process is slower than a whole write.
+            for _ in range(rng.randint(1, 4)):
+                assert child.stdout.readline() == b"w\n", f"seed {seed}"
+            child.kill()
+            child.wait()
+        assert target.read_bytes() in whole, f"seed {seed}: torn file"
+        temps = [p for p in folder.iterdir() if p != target]
+        assert all(atomicfile.is_temp_name(p.name) for p in temps), temps
+        left_temp += bool(temps)
+        for p in temps:
+            p.unlink()
+    # Proof that kills did land mid-write: a killed write leaves its temp file behind.
+    assert left_temp > 0, f"seed {seed}: no kill landed inside a write"

@@ -82,7 +82,9 @@ def test_server_errors_resets_and_slowness_are_ridden_out(ssod_daemon: DaemonHar
         wait_until(lambda: watch.between(recovered, time.monotonic())["200"] >= 3, 10, "200s")
     assert not watch.violations, watch.violations
     assert watch.statuses["503 login_required"] == 0, watch.statuses
-    assert watch.slowest < 1.8, watch.slowest  # SDKs give up after 2 s
+    # Every request got a clean answer (EcsWatch records a violation otherwise). That the
+    # endpoint answers within its wait limit, before an SDK gives up (2 s), is shown without a
+    # clock in tests/integration/test_ecs.py; how fast it answers is measured by bench/.
     assert_backoff(retry_delays(ssod_daemon))
     assert session(ssod_daemon)["state"] == "ready"
     assert not events(ssod_daemon.log(), "login_required")
@@ -101,7 +103,7 @@ def test_aws_down_longer_than_the_token_lives(ssod_daemon: DaemonHarness) -> Non
             up = time.monotonic()
             wait_until(lambda: watch.between(up, time.monotonic())["200"] >= 3, 15, "recovery")
     assert not watch.violations, watch.violations
-    assert watch.between(down, down + 1.0)["200"] >= 1, "valid credentials stopped being served"
+    assert watch.between(down, up)["200"] >= 1, "valid credentials stopped being served"
     outage = watch.between(down, up)
     assert outage["503 aws_unavailable"] >= 1, outage
     assert watch.statuses["503 login_required"] == 0, watch.statuses
@@ -121,10 +123,11 @@ def notifying(harness: DaemonHarness, tmp_path: Path) -> Path:
 
 
 def assert_fast_login_required(endpoint: dict[str, object]) -> None:
-    """A profile with nothing cached answers 503 login_required, naming the fix, within 1 s."""
-    started = time.monotonic()
+    """A profile with nothing cached answers 503 login_required, naming the fix, at once.
+
+    At once: a request that waited the whole limit would get "still fetching" instead.
+    """
     status, body = ecs_get(endpoint, "prod")
-    assert time.monotonic() - started < 1.0
     assert (status, body["code"]) == (503, "login_required"), body
     assert "ssod login --sso-session corp" in body["message"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ssod import paths
+from ssod import atomicfile, paths
 from ssod.daemon.store import cachefiles
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
 from ssod.daemon.store.tokencache import (
@@ -149,7 +149,7 @@ def test_fifo_and_directory_do_not_hang(tmp_path: Path, monkeypatch: pytest.Monk
         cache.read_token(other)
     with pytest.raises(CacheError, match="cannot write"):
         cache.write_token(other, TOKEN)
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(cachefiles.TEMP_PREFIX)]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(atomicfile.TEMP_PREFIX)]
     assert leftovers == []
 
 
@@ -261,10 +261,9 @@ def test_lock_held_by_another_process_times_out(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         cache = TokenCacheDir(tmp_path, lock_timeout=0.2)
-        started = time.monotonic()
+        # The holder keeps the lock until told: only the 0.2 s lock timeout ends this.
         with pytest.raises(CacheError, match="still locked"):
             cache.write_token(KEY, TOKEN)
-        assert time.monotonic() - started < 5
         assert cache.read_token(KEY) is None  # reads never wait for the lock
     finally:
         holder.communicate("")

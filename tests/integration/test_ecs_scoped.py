@@ -22,7 +22,8 @@ import pytest
 
 from integration.test_ecs import FakeProvider
 from ssod import procinfo, scoped
-from ssod.daemon.serve.ecs import CODE_FORBIDDEN, EcsServer
+from ssod.daemon.serve.ecs import EcsServer
+from ssod.daemon.serve.http.replies import CODE_FORBIDDEN
 from ssod.daemon.store import ecstoken
 from ssod.daemon.store.scopedstore import ScopedTokenStore
 from ssod.errors import BadRequest

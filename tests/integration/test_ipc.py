@@ -71,6 +71,7 @@ class FakeDaemon:
             if req.id == "never":  # a handler that (almost always) forgets to give a result
                 yield {}
         else:
+            self.started.setdefault(req.op.value, asyncio.Event()).set()
             await asyncio.Event().wait()  # hangs until cancelled
             yield {}
 
@@ -181,9 +182,8 @@ async def test_a_slow_login_does_not_block_status(
 
     login_task = asyncio.create_task(in_thread(endpoint, login))
     await asyncio.wait_for(daemon.started.setdefault("corp", asyncio.Event()).wait(), 5)
-    started = time.monotonic()
     assert await in_thread(endpoint, lambda c: c.request(Op.STATUS))
-    assert time.monotonic() - started < 2
+    assert not login_task.done()  # status was answered while the login still waits
     await in_thread(endpoint, lambda c: c.request(Op.CANCEL_LOGIN, sso_session="corp"))
     with pytest.raises(errors.LoginCancelled):
         await login_task
@@ -270,7 +270,8 @@ async def test_too_many_in_flight_are_refused(endpoint: str, daemon: FakeDaemon)
     await srv.start()
     try:
         hanging = asyncio.create_task(raw(endpoint, [_request(op="rotate_token")]))
-        await asyncio.sleep(0.2)
+        entered = daemon.started.setdefault("rotate_token", asyncio.Event())
+        await asyncio.wait_for(entered.wait(), 30)  # the one slot is taken
         with pytest.raises(errors.BadRequest, match="busy"):
             await in_thread(endpoint, lambda c: c.request(Op.STATUS))
     finally:
@@ -299,11 +300,11 @@ async def test_logs_name_the_op_but_never_the_args(
 
 
 async def test_no_socket_means_no_daemon_at_once(short_dir: Path, endpoint: str) -> None:
-    started = time.monotonic()
+    # At once: told there is no daemon, not that a minute passed without an answer.
     with pytest.raises(errors.DaemonUnavailable) as caught:
-        await in_thread(endpoint, lambda c: c.request(Op.STATUS), timeout=5)
-    assert time.monotonic() - started < 1
+        await in_thread(endpoint, lambda c: c.request(Op.STATUS), timeout=60)
     message = caught.value.message
+    assert "no answer within" not in message
     assert str(short_dir / "ipc") in message
     assert "ssod service install" in message
     assert "ssod daemon" in message
@@ -314,10 +315,9 @@ async def test_stale_socket_means_no_daemon_at_once(short_dir: Path, endpoint: s
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(short_dir / "ipc"))
     stale.close()
-    started = time.monotonic()
-    with pytest.raises(errors.DaemonUnavailable, match="stale"):
-        await in_thread(endpoint, lambda c: c.request(Op.STATUS), timeout=5)
-    assert time.monotonic() - started < 1
+    with pytest.raises(errors.DaemonUnavailable, match="stale") as caught:
+        await in_thread(endpoint, lambda c: c.request(Op.STATUS), timeout=60)
+    assert "no answer within" not in caught.value.message  # at once, not after a minute
 
 
 async def test_a_silent_daemon_times_out(endpoint: str) -> None:
@@ -329,7 +329,7 @@ async def test_a_silent_daemon_times_out(endpoint: str) -> None:
         started = time.monotonic()
         with pytest.raises(errors.DaemonUnavailable, match=r"no answer within 0\.3s"):
             await in_thread(endpoint, lambda c: c.request(Op.STATUS), timeout=0.3)
-        assert 0.25 < time.monotonic() - started < 3
+        assert time.monotonic() - started >= 0.25  # a lower bound: load only lengthens it
     finally:
         mute.close()
         ctx.term()
@@ -348,14 +348,17 @@ async def test_stop_removes_the_socket(short_dir: Path, endpoint: str, daemon: F
 
 
 async def test_stop_lets_quick_requests_finish(endpoint: str, daemon: FakeDaemon) -> None:
+    entered = asyncio.Event()
+
     async def slow(req: Request) -> AsyncIterator[Progress | Mapping[str, object]]:
-        await asyncio.sleep(0.2)
+        entered.set()
+        await asyncio.sleep(0.2)  # the request's own work, well inside the grace
         yield {"slept": True}
 
     srv = IpcServer(endpoint, slow, stop_grace=2)
     await srv.start()
     pending = asyncio.create_task(raw(endpoint, [_request()]))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(entered.wait(), 30)
     await srv.stop()
     assert wire.decode_reply((await pending)[0]).result == {"slept": True}
 

@@ -32,8 +32,11 @@ T = TypeVar("T")
 CLIENT_LIFETIME = 12 * 60
 #: ssod's own tokens afterwards: short, so a few lifetimes pass in seconds.
 SHORT_LIFETIME = 8
-#: How long ssod may take to replace a token it must refresh at once (a few seconds).
-PROMPT = 5.0
+#: How long to wait for ssod to replace a token it must refresh at once: a generous deadline,
+#: not a measurement (the refresh it must not do instead falls due minutes later).
+PROMPT = 30.0
+#: How long to watch for a refresh that must not happen.
+QUIET = 5.0
 
 
 def cached(harness: DaemonHarness) -> SsoToken:
@@ -108,13 +111,11 @@ def test_token_a_client_wrote_inside_its_window_is_replaced_at_once(
         emulator.settings(token_lifetime=SHORT_LIFETIME)
     finally:
         ssod_daemon.proc.send_signal(signal.SIGCONT)
-    resumed_at = time.monotonic()
 
     # 2. ssod adopts it with an unknown lifetime: 12 minutes left is under the full 20-minute
     # margin, so it refreshes at once (version 1 waited until 6 minutes were left).
     current = wait_for(replaced(ssod_daemon, theirs), "ssod's refresh", ssod_daemon, PROMPT)
     stamps = [time.monotonic()]
-    assert stamps[0] - resumed_at < PROMPT
 
     # 3. From then on the lifetime is ssod's own observation (8 s): half of it as margin, so
     # exactly one refresh per token, never one refresh chasing another. Each change of the
@@ -165,7 +166,7 @@ def test_restart_with_a_half_spent_token(
         assert corp(ssod_daemon)["next_refresh_reason"] == "observed lifetime 8h: full margin"
     else:
         assert corp(ssod_daemon)["next_refresh_reason"] == "lifetime unknown: full margin"
-        time.sleep(PROMPT)
+        time.sleep(QUIET)  # a window to see nothing happen in
         assert cached(ssod_daemon).access_token == spent.access_token
         assert emulator.calls().get("CreateToken:refresh_token", 0) == 0
         due = datetime.strptime(str(corp(ssod_daemon)["next_refresh"]), "%Y-%m-%dT%H:%M:%SZ")

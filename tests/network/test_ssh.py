@@ -1,11 +1,13 @@
-"""``ssh -R`` to a remote host: Debian's real sshd runs in a second network namespace (root).
+"""``ssh -R`` to a remote host: Debian's real sshd runs in a network namespace (root).
 
-The "remote host" is a namespace reached over a veth pair (169.254.171.0/24, ours alone); it
-cannot reach this machine's 127.0.0.1. ``ssod env --remote`` prints the ssh options and the
-remote lines; the test connects with exactly those options, pipes the lines into the remote
-shell, and real clients there get the laptop's credentials through the forwarded port with
-the scoped token; once the token is revoked here, the remote side gets nothing. The clients'
-own STS calls reach the emulator through a second ``-R`` forward.
+The "remote host" is a network namespace with only its own loopback, so it cannot reach this
+machine's 127.0.0.1; ssh reaches it through ``ProxyCommand``, which starts sshd in inetd mode
+(``sshd -i``) inside it for each connection, as OpenSSH's own regression tests do. No
+interface or address is added to this machine's network. ``ssod env --remote`` prints the ssh
+options and the remote lines; the test connects with exactly those options, pipes the lines
+into the remote shell, and real clients there get the laptop's credentials through the
+forwarded port with the scoped token; once the token is revoked here, the remote side gets
+nothing. The clients' own STS calls reach the emulator through a second ``-R`` forward.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,10 +36,20 @@ FETCH = "import boto3, json\nprint(json.dumps(boto3.client('sts').get_caller_ide
 
 
 class RemoteHost:
-    """sshd in its own namespace, and an ssh client key it accepts for root."""
+    """sshd in its own namespace (one for each connection), and a client key it accepts."""
 
-    def __init__(self, ns: Namespace, key: Path, proc: subprocess.Popen[bytes], log: Path):
-        self.ns, self.key, self.proc, self.log = ns, key, proc, log
+    def __init__(self, ns: Namespace, key: Path, config: Path, log: Path):
+        self.ns, self.key, self.config, self.log = ns, key, config, log
+
+    def log_tail(self) -> str:
+        """The end of sshd's log (empty if none ran)."""
+        return self.log.read_text()[-2000:] if self.log.exists() else ""
+
+    @property
+    def proxy(self) -> str:
+        """The ``ProxyCommand``: sshd speaking over ssh's pipes, inside the namespace."""
+        sshd = [str(SSHD), "-i", "-f", str(self.config), "-E", str(self.log)]
+        return shlex.join(self.ns.argv(sshd))
 
     def ssh(
         self, options: str, command: str, stdin: str, timeout: float = 90.0
@@ -50,8 +61,9 @@ class RemoteHost:
             "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR",
+            "-o", f"ProxyCommand={self.proxy}",
             *shlex.split(options),
-            f"root@{self.ns.address}",
+            "root@remote",
             command,
         ]  # fmt: skip
         return subprocess.run(
@@ -59,13 +71,11 @@ class RemoteHost:
         )
 
 
-def _sshd_config(work: Path, address: str) -> Path:
+def _sshd_config(work: Path) -> Path:
     host_key = work / "host_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     config = work / "sshd_config"
     config.write_text(
-        f"ListenAddress {address}\n"
-        "Port 22\n"
         f"HostKey {host_key}\n"
         f"AuthorizedKeysFile {work / 'authorized_keys'}\n"
         "PermitRootLogin prohibit-password\n"
@@ -91,32 +101,17 @@ def remote(tmp_path: Path) -> Iterator[RemoteHost]:
     key = work / "client_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     (work / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
-    ns = Namespace("r", "169.254.171.1/24", "169.254.171.10/24")
-    ns.up()
+    ns = Namespace("r")
     log = work / "sshd.log"
-    proc: subprocess.Popen[bytes] | None = None
     try:
+        ns.up()
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-        config = _sshd_config(work, ns.address)
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                ns.argv([str(SSHD), "-D", "-e", "-f", str(config)]), stdout=out, stderr=out
-            )
-        host = RemoteHost(ns, key, proc, log)
-        deadline = time.monotonic() + 15
-        while host.ssh("", "true", "", timeout=15).returncode != 0:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sshd did not come up:\n{log.read_text()}")
-            time.sleep(0.2)
+        host = RemoteHost(ns, key, _sshd_config(work), log)
+        # Nothing to wait for: each connection starts its own sshd.
+        first = host.ssh("", "true", "", timeout=30)
+        assert first.returncode == 0, f"{first.stderr}\nsshd:\n{host.log_tail()}"
         yield host
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         ns.down()
 
 
@@ -158,7 +153,7 @@ def test_remote_shell_uses_the_laptops_login_over_ssh_forwarding(
     command = client_command(client, work, sts_url)
 
     done = remote.ssh(f"{options} {sts_forward}", command, lines)
-    assert done.returncode == 0, f"{done.stderr}\nsshd:\n{remote.log.read_text()[-2000:]}"
+    assert done.returncode == 0, f"{done.stderr}\nsshd:\n{remote.log_tail()}"
     user = ssod_daemon.emulator.state.config.directory.default_user
     assert done.stdout.strip().strip('"') == expected_identity("dev", user).arn
 

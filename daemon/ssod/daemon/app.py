@@ -24,6 +24,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from ssod import daemonlock, paths
+from ssod.atomicfile import ensure_private_dir
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
 from ssod.daemon.config.watcher import Watcher
@@ -52,12 +53,7 @@ from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.serve.ipc import IpcServer
 from ssod.daemon.serve.statusview import StatusView
 from ssod.daemon.settings import Settings
-from ssod.daemon.store.cachefiles import (
-    CliCacheDir,
-    TokenCacheDir,
-    ensure_private_dir,
-    remove_stale_temp_files,
-)
+from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir, remove_stale_temp_files
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.errors import RuntimeDirError

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
+from ssod import atomicfile
 from ssod.emulator.config import EmulatorConfig
 from ssod.emulator.data import DirectoryError, default_directory, load_directory
 from ssod.emulator.server import Emulator
@@ -78,6 +78,4 @@ async def _serve(
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomicfile.write(path, text.encode("utf-8"))

@@ -212,22 +212,12 @@ def serves_containers(endpoint: Mapping[str, object]) -> bool:
 def write_private(path: str, text: str) -> None:
     """Write ``text`` to ``path`` atomically, mode 0600 (it holds a token)."""
     import os
-    import tempfile
 
+    from ssod import atomicfile
     from ssod.errors import SsodError
 
     target = os.path.abspath(os.path.expanduser(path))
-    directory = os.path.dirname(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ssod-", suffix=".tmp")  # 0600
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomicfile.write(target, text.encode())
     except OSError as err:
         raise SsodError(f"cannot write {target}: {err.strerror or err}") from None

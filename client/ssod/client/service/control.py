@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from ssod import paths
+from ssod import atomicfile, paths
 from ssod.client.service import units as service
 from ssod.client.service.units import ServiceSpec
 from ssod.errors import SsodError
@@ -305,14 +305,6 @@ def apply(steps: Sequence[Step], runner: Runner, out: TextIO) -> None:
 
 
 def write_private(path: Path, content: bytes) -> None:
-    """Write ``path`` atomically with mode 0600, creating its directory."""
+    """Write ``path`` atomically with mode 0600 (``atomicfile``), creating its directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomicfile.write(path, content)

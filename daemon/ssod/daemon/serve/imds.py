@@ -12,13 +12,12 @@ IMDS has no client secret, so the token PUT is the gate: on loopback it is answe
 connections whose client socket the calling user owns (``peercred``: other users on the
 machine get 403); a client that is not on this host's network namespace (a container) is
 served only on a container address the user chose with ``--imds-listen``. The Host/Origin
-gate, the size limits and the connection guard are the ECS endpoint's (``ecs``,
-``listeners``). Nothing secret is logged.
+gate, the replies, the wait limit, the access log, the size limits and the connection guard
+are shared with the ECS endpoint (``http/``). Nothing secret is logged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -37,25 +36,27 @@ from aiohttp import web
 from ssod import errors
 from ssod.daemon.aws.credentials import RoleCredentials, format_expiration
 from ssod.daemon.engine.model import CredentialProvider
-from ssod.daemon.serve.ecs import (
+from ssod.daemon.serve.http import peercred
+from ssod.daemon.serve.http.accesslog import AccessLog
+from ssod.daemon.serve.http.deadlines import (
+    DEFAULT_WAIT_LIMIT,
+    HEAD_TIMEOUT,
+    MAX_CONNECTIONS,
+    credentials_reply,
+)
+from ssod.daemon.serve.http.endpoint import Endpoint
+from ssod.daemon.serve.http.gate import GET_HEAD, gate
+from ssod.daemon.serve.http.listeners import DEFAULT_RETRY
+from ssod.daemon.serve.http.listenpolicy import ListenAddress
+from ssod.daemon.serve.http.replies import (
     CODE_FORBIDDEN,
-    CODE_INTERNAL,
     CODE_METHOD_NOT_ALLOWED,
     CODE_NOT_FOUND,
     CODE_UNAUTHORIZED,
-    HEAD_TIMEOUT,
-    MAX_CONNECTIONS,
-    _AccessLog,
-    _consume,
-    _done_within,
+    NO_STORE,
     error_body,
-    gate,
     reply,
-    status_for,
 )
-from ssod.daemon.serve.http import peercred
-from ssod.daemon.serve.http.listeners import DEFAULT_RETRY, Listeners
-from ssod.daemon.serve.http.listenpolicy import ListenAddress, host_headers, url_host
 
 TOKEN_PATH: Final = "/latest/api/token"  # noqa: S105 (a path, not a secret)
 ROLES_PATH: Final = "/latest/meta-data/iam/security-credentials/"
@@ -67,7 +68,6 @@ TOKEN_HEADER: Final = "X-aws-ec2-metadata-token"  # noqa: S105
 MAX_TTL: Final = 21600
 #: IAM role names: the only names an IMDS role path carries.
 ROLE_NAME_RE: Final = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
-DEFAULT_WAIT_LIMIT: Final = 1.0
 
 log = logging.getLogger("ssod.imds")
 
@@ -92,14 +92,12 @@ _NOT_ALLOWED: Final = error_body(
 )
 _NO_ROUTE: Final = error_body(CODE_NOT_FOUND, "no such metadata path")
 _NO_REGION: Final = error_body(CODE_NOT_FOUND, "the served profile has no region")
-_INTERNAL: Final = error_body(CODE_INTERNAL, "internal error; see the ssod log")
-_ALLOW: Final = {"Cache-Control": "no-store", "Allow": "GET, HEAD, PUT"}
+_ALLOW: Final = {**NO_STORE, "Allow": "GET, HEAD, PUT"}
 _PUT: Final = ("PUT",)
-_GET_HEAD: Final = ("GET", "HEAD")
 
 
-class _ImdsAccessLog(_AccessLog):
-    """The ECS endpoint's access log, under IMDS's event name (no token, no query)."""
+class _ImdsAccessLog(AccessLog):
+    """The endpoints' access log, under IMDS's event name (no token, no query)."""
 
     LINE = "event=imds_request method=%s path=%s status=%d ms=%.1f"
 
@@ -156,8 +154,11 @@ class SessionTokens:
         return bool(self._clock() < struct.unpack(">d", expiry)[0])
 
 
-class ImdsServer:
+class ImdsServer(Endpoint):
     """The IMDSv2 endpoint for one profile."""
+
+    NAME = "IMDS endpoint"
+    ACCESS_LOG = _ImdsAccessLog
 
     def __init__(
         self,
@@ -173,46 +174,23 @@ class ImdsServer:
         retry: float = DEFAULT_RETRY,
         peer_uid: Callable[[tuple[str, int], tuple[str, int]], int | None] = peercred.peer_uid,
     ) -> None:
+        super().__init__(
+            port=port,
+            listen=listen,
+            wait_limit=wait_limit,
+            max_connections=max_connections,
+            head_timeout=head_timeout,
+            retry=retry,
+            log=log,
+        )
         self._provider = provider
         self.profile = profile
         self.role = check_role_name(profile)
         self._region = region
-        self._port = port
-        self._listen = tuple(listen)
         self._loopback = frozenset(a.host for a in self._listen if a.loopback)
-        self._wait_limit = wait_limit
-        self._max_connections = max_connections
-        self._head_timeout = max(head_timeout, wait_limit + 0.5)
-        self._retry = retry
         self._peer_uid = peer_uid
         self._uid = os.getuid()
         self._tokens = SessionTokens()
-        self._hosts: frozenset[str] = frozenset()
-        self._listeners: Listeners | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound port once started."""
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (for ``AWS_EC2_METADATA_SERVICE_ENDPOINT``)."""
-        return f"http://127.0.0.1:{self._port}"
-
-    @property
-    def served(self) -> list[str]:
-        """The addresses listening now."""
-        return self._listeners.served if self._listeners is not None else []
-
-    @property
-    def waiting(self) -> list[str]:
-        """Configured link-local addresses not listening yet."""
-        return self._listeners.waiting if self._listeners is not None else []
-
-    def base_url_on(self, host: str) -> str:
-        """``http://HOST:PORT``."""
-        return f"http://{url_host(host)}:{self._port}"
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 (and chosen container addresses); SsodError if it cannot."""
@@ -221,38 +199,12 @@ class ImdsServer:
                 "the IMDS endpoint needs /proc/net/tcp (Linux) to tell your processes from "
                 "other users'; use the ECS endpoint (ssod env) here"
             )
-        listeners = Listeners(
-            self._handle,
-            self._listen,
-            self._port,
-            name="IMDS endpoint",
-            access_log_class=_ImdsAccessLog,
-            access_log=log,
-            max_connections=self._max_connections,
-            head_timeout=self._head_timeout,
-            shutdown_timeout=self._wait_limit + 1.0,
-            on_change=self._served_changed,
-            retry=self._retry,
-        )
-        await listeners.start()
-        self._listeners = listeners
-        self._served_changed()
-
-    def _served_changed(self) -> None:
-        if self._listeners is not None:
-            self._port = self._listeners.port
-            self._hosts = host_headers(self._listeners.served, self._port)
-
-    async def stop(self) -> None:
-        """Stop listening and close every connection."""
-        listeners, self._listeners = self._listeners, None
-        if listeners is not None:
-            await listeners.stop()
+        await super().start()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "PUT" and request.path == TOKEN_PATH:
             return gate(request, self._hosts, _PUT) or self._issue_token(request)
-        denied = gate(request, self._hosts, _GET_HEAD, (_NOT_ALLOWED, _ALLOW))
+        denied = gate(request, self._hosts, GET_HEAD, (_NOT_ALLOWED, _ALLOW))
         if denied is not None:
             return denied
         given = request.headers.get(TOKEN_HEADER)
@@ -312,20 +264,10 @@ class ImdsServer:
         return web.Response(text=region + "a" if path == AZ_PATH else region, headers=_TEXT)
 
     async def _credentials(self) -> web.Response:
-        held = self._provider.held(self.profile)
-        if held is not None:
-            return reply(200, json.dumps(imds_json(held, time.time())).encode())
-        task = asyncio.ensure_future(self._provider.credentials(self.profile))
-        task.add_done_callback(_consume)
-        if not await _done_within(task, self._wait_limit):
-            message = f"still fetching credentials for {self.profile} from AWS; retry"
-            return reply(503, error_body(errors.AwsUnavailable.code, message))
-        if task.cancelled():
-            return reply(500, _INTERNAL)
-        err = task.exception()
-        if err is None:
-            return reply(200, json.dumps(imds_json(task.result(), time.time())).encode())
-        if isinstance(err, errors.SsodError):
-            return reply(status_for(err), error_body(err.code, err.message))
-        log.error("unexpected %s serving IMDS credentials", type(err).__name__)
-        return reply(500, _INTERNAL)
+        return await credentials_reply(
+            self._provider,
+            self.profile,
+            self._wait_limit,
+            lambda creds: json.dumps(imds_json(creds, time.time())).encode(),
+            log,
+        )

@@ -1,10 +1,11 @@
 """Reading and writing the SSO token cache and the AWS CLI's role-credential cache on disk.
 
-This module owns file I/O for `~/.aws/sso/cache` and `~/.aws/cli/cache`: atomic writes (temp
-file in the same directory, fsync, `os.replace`, fsync the directory), mode 0600, a 0700
-directory when ssod creates it, and an advisory `flock` on `.ssod.lock` that serialises ssod's
-own read-modify-write cycles. The byte formats belong to `tokencache`; this module must not
-build or inspect JSON itself. Functions block; the daemon calls them via `asyncio.to_thread`.
+This module owns file I/O for `~/.aws/sso/cache` and `~/.aws/cli/cache`: writes through
+`ssod.atomicfile` (temp file in the same directory, mode 0600, fsync, rename, fsync the
+directory), a 0700 directory when ssod creates it, and an advisory `flock` on `.ssod.lock`
+that serialises ssod's own read-modify-write cycles. The byte formats belong to `tokencache`;
+this module must not build or inspect JSON itself. Functions block; the daemon calls them via
+`asyncio.to_thread`.
 
 Symlinks: a `<key>.json` that is a symlink is read through (as botocore does) but a write
 replaces the link itself with a regular file; ssod never writes through a link to elsewhere.
@@ -18,14 +19,14 @@ import fcntl
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from ssod import paths
+from ssod import atomicfile, paths
+from ssod.atomicfile import ensure_private_dir
 from ssod.daemon.store.tokencache import (
     MAX_CACHE_FILE_BYTES,
     CliCachedCredentials,
@@ -43,9 +44,8 @@ from ssod.errors import CacheError, TokenCacheError
 
 #: Hidden, empty and not `.json`: `aws sso logout` json-loads every file and skips failures.
 LOCK_FILE_NAME = ".ssod.lock"
-#: Temp files must not end in `.json`, or a logout sweep could load a half-made token.
-TEMP_PREFIX = ".ssod-"
-TEMP_SUFFIX = ".tmp"
+# Temp files (`atomicfile.TEMP_PREFIX`, `.TEMP_SUFFIX`) never end in `.json`, or a logout
+# sweep could load a half-made token.
 DEFAULT_LOCK_TIMEOUT = 10.0
 # The CLI rewrites cache files in place (truncate, then write; docs/protocols.md 3.4), so a reader
 # can catch one half-written. One re-read after a short pause rides that out.
@@ -60,19 +60,6 @@ def _check_key(key: str) -> None:
         raise ValueError("cache key must be 40 lowercase hex digits")
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` as 0700 if missing; an existing directory keeps its mode."""
-    if path.is_dir():
-        return
-    # Parents get the default mode, as the CLI's os.makedirs gives them.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; this one is ours
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -85,19 +72,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600, durable once this returns."""
     try:
         ensure_private_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), 0o600)  # exactly 0600, whatever the umask
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
+        atomicfile.write(path, data)
     except OSError as e:
         raise CacheError(f"{path}: cannot write ({e.strerror})") from e
 
@@ -152,7 +127,7 @@ def remove_stale_temp_files(directory: Path, *, older_than: float = 3600.0) -> i
     except FileNotFoundError:
         return 0
     for entry in entries:
-        if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+        if not atomicfile.is_temp_name(entry.name):
             continue
         with contextlib.suppress(FileNotFoundError):
             if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:

@@ -15,9 +15,9 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 from pathlib import Path
 
+from ssod import atomicfile
 from ssod.errors import CacheError
 
 #: 32 random bytes: 256 bits, 43 base64url characters.
@@ -105,33 +105,10 @@ def _check_safe(path: Path, st: os.stat_result) -> None:
         )
 
 
-def _ensure_parent(parent: Path) -> None:
-    if parent.is_dir():
-        return
-    parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    os.chmod(parent, 0o700)  # mkdir's mode is masked by the umask
-
-
 def _write(path: Path, token: str, *, replace: bool) -> None:
-    """Temp file in the same directory, fsync, then link (never clobbers) or replace."""
+    """Write ``path`` atomically (parent 0700); without ``replace`` never clobber a file."""
     parent = path.parent
-    _ensure_parent(parent)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.")  # mkstemp creates 0600
-    try:
-        try:
-            os.write(fd, token.encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails with FileExistsError instead of overwriting
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    dir_fd = os.open(parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if not parent.is_dir():
+        parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(parent, 0o700)  # mkdir's mode is masked by the umask
+    atomicfile.write(path, token.encode("ascii"), replace=replace)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ssod import atomicfile
 from ssod.client.ipc import IpcClient
 from ssod.errors import DaemonUnavailable
 from ssod.wire import Op
@@ -89,10 +90,28 @@ def write_config(home: Path, text: str = STANDARD_CONFIG) -> Path:
     """Write ``~/.aws/config`` in ``home`` atomically (as an editor that saves by rename)."""
     path = home / ".aws" / "config"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomicfile.write(path, text.encode("utf-8"), mode=0o644)
     return path
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """SIGINT in a process started in the background: ignored, as before."""
+
+
+def default_sigint_for_children() -> bool:
+    """Let the programs this process starts have SIGINT's default, even in a background job.
+
+    A shell starts ``command &`` (and ``nohup`` its command) with SIGINT ignored, and an
+    ignored signal stays ignored across ``exec``: a daemon or ``ssod login`` started from
+    there would never stop on Ctrl-C, and tests that press it would hang. A *caught* signal
+    is reset to the default by ``exec``, so an ignored SIGINT is replaced by a handler that
+    does nothing: this process still ignores Ctrl-C, and what it starts gets the default.
+    Call it once, from the main thread, before starting anything. True if it changed it.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return False
+    signal.signal(signal.SIGINT, _ignore)
+    return True
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> int:
