@@ -63,6 +63,8 @@ class DaemonStatus(TypedDict):
     config_loaded_at: str | None
     config_error: str | None
     ecs_token_error: str | None
+    #: The ``AWS_ENDPOINT_URL*`` variables the daemon was started with (``ssod.endpointvars``).
+    endpoints: dict[str, str]
 
 
 class SessionStatus(TypedDict):

@@ -261,3 +261,22 @@ def test_the_eks_plugin_starts_one_too(on_demand: DaemonHarness) -> None:
     assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr  # not 3: the daemon answered
     assert out.stdout == "" and "ssod login" in out.stderr
     assert len(_autostarted(on_demand.runtime)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("roles", "--sso-session", "corp"), errors.EXIT_LOGIN_REQUIRED),
+        (("logout", "--sso-session", "corp"), 0),
+        (("token", "list"), 0),
+    ],
+)
+def test_roles_logout_and_token_start_one_too(
+    on_demand: DaemonHarness, args: tuple[str, ...], code: int
+) -> None:
+    refused = on_demand.ssod(*args, "--no-start")
+    assert refused.returncode == errors.EXIT_NO_DAEMON, refused.stderr
+    assert _autostarted(on_demand.runtime) == []
+    out = on_demand.ssod(*args)
+    assert out.returncode == code, out.stderr  # the daemon answered
+    assert len(_autostarted(on_demand.runtime)) == 1

@@ -25,7 +25,7 @@ from ssod import fastwire
 #: Each command's flags and, for those with choices, the values argparse accepts.
 _CHOICES: dict[str, dict[str, tuple[str, ...] | None]] = {
     "credentials": {"--profile": None, "--format": ("process", "env", "json")},
-    "env": {"--profile": None, "--shell": ("sh", "fish", "powershell")},
+    "env": {"--profile": None, "--shell": ("sh", "fish", "powershell", "bash", "zsh")},
 }
 _DEST = {"--profile": fastwire.PROFILE, "--format": fastwire.FORMAT, "--shell": fastwire.SHELL}
 #: The full client's reply timeouts (cmd_credentials.CREDENTIALS_TIMEOUT, common.DEFAULT_TIMEOUT).
@@ -48,7 +48,8 @@ def parse(argv: list[str]) -> dict[str, str] | None:
             return None  # "the following arguments are required: --profile"
         fields.setdefault(fastwire.FORMAT, "process")
         return fields
-    fields.setdefault(fastwire.SHELL, "sh")
+    if fields.setdefault(fastwire.SHELL, "sh") in ("bash", "zsh"):
+        fields[fastwire.SHELL] = "sh"  # their syntax is sh's (an older daemon knows only sh)
     env = os.environ
     for key in (fastwire.ENV_DEFAULT_PROFILE, fastwire.ENV_PROFILE):
         if key in env:

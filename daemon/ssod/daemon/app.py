@@ -4,7 +4,8 @@ It owns no state of the daemon's own: the broker owns credentials and sessions, 
 ``ConfigKeeper`` the configuration in service, the ``EcsTokenKeeper`` the ECS token, the
 ``StatusView`` what status shows, and the ``Dispatcher`` maps IPC operations onto them.
 
-Start order: runtime directory and single-instance lock, ECS token and scoped tokens (those of
+Start order: runtime directory and the single-instance locks (per runtime directory and per
+HOME), ECS token and scoped tokens (those of
 ended processes dropped), config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
 sweep, then ``READY=1`` to systemd. Stop order is the
 reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
@@ -22,7 +23,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from ssod import paths
+from ssod import daemonlock, paths
 from ssod.atomicfile import ensure_private_dir
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
@@ -57,6 +58,7 @@ from ssod.daemon.settings import Settings
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir, remove_stale_temp_files
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
+from ssod.errors import RuntimeDirError
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -163,7 +165,17 @@ class Daemon:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
-        self._lock = acquire_instance_lock(self.settings.runtime_dir, self.settings.started_by)
+        state_dir = self.settings.token_file.parent
+        try:
+            ensure_private_dir(state_dir)
+        except OSError as err:
+            why = f"cannot create state directory {state_dir}: {err.strerror}"
+            raise RuntimeDirError(why) from None
+        self._lock = acquire_instance_lock(
+            self.settings.runtime_dir,
+            self.settings.started_by,
+            home_lock=daemonlock.home_lock_path(state_dir),
+        )
         if self._lock.took_over:
             log.info("event=took_over from=autostart pid=%d", self._lock.took_over)
         try:

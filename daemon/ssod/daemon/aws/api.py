@@ -9,6 +9,7 @@ are translated here, once: into ``ssod.errors`` classes, or into ``OidcProblem``
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -23,13 +24,18 @@ from botocore import UNSIGNED
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    ProxyConnectionError,
     ReadTimeoutError,
+    SSLError,
 )
 
 from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
+
+log = logging.getLogger("ssod.aws")
 
 #: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds
 #: its own backoff on top, and the ECS endpoint never waits on either beyond one second.
@@ -191,22 +197,35 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What failed, once: the caller says what happens next (the broker retries; a command's
-    user is told to try again), so no advice here."""
-    name = "".join(part.title() for part in operation.split("_"))  # the API's name
+    """What went wrong in plain words: AWS's answer, or why none came (never a class name)."""
     if isinstance(err, ClientError):
-        return AwsUnavailable(
-            f"AWS {name} failed: {_error_code(err) or 'error'} (HTTP {_status(err)})"
-        )
-    # Where it went, without the query string: scheme and host say which region's endpoint.
-    raw = str(getattr(err, "kwargs", {}).get("endpoint_url") or "")
-    parts = urlsplit(raw)
-    where = f" ({parts.scheme}://{parts.netloc})" if parts.netloc else ""
-    if isinstance(err, EndpointConnectionError):
-        return AwsUnavailable(f"AWS {name} failed: cannot reach the endpoint{where}")
-    if isinstance(err, ConnectTimeoutError | ReadTimeoutError):
-        return AwsUnavailable(f"AWS {name} failed: no answer in time{where}")
-    return AwsUnavailable(f"AWS {name} failed: {type(err).__name__}{where}")
+        detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
+    else:
+        detail = transport_failure(err)
+    return AwsUnavailable(f"AWS {operation} failed: {detail}")
+
+
+#: Why no answer came, by the transport error's class; first match wins (subclasses first).
+_TRANSPORT_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (SSLError, "the TLS connection to {host} failed (is AWS_CA_BUNDLE right?)"),
+    (ProxyConnectionError, "cannot connect to the proxy for {host}"),
+    (ConnectTimeoutError, "{host} did not accept a connection in time"),
+    (EndpointConnectionError, "cannot connect to {host}"),
+    (ReadTimeoutError, "{host} did not answer in time"),
+    (ConnectionClosedError, "{host} closed the connection without answering"),
+)
+
+
+def transport_failure(err: Exception) -> str:
+    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed."""
+    kwargs = getattr(err, "kwargs", None)
+    url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
+    host = (urlsplit(url).netloc or url) if isinstance(url, str) and url else "the endpoint"
+    for kind, words in _TRANSPORT_FAILURES:
+        if isinstance(err, kind):
+            return words.format(host=host)
+    log.warning("event=aws_client_error kind=%s", type(err).__name__)
+    return f"no answer from {host} (the daemon's log names the error)"
 
 
 class BotocoreAws:

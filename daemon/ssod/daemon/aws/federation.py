@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -57,9 +58,14 @@ class FederationClient:
                 body = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise AwsUnavailable(
-                f"the AWS sign-in endpoint ({federation_url}) did not answer: {type(err).__name__}"
-            ) from None
+            host = urlsplit(federation_url).netloc or federation_url
+            if isinstance(err, aiohttp.ClientConnectorError):
+                why = f"cannot connect to {host}"
+            elif isinstance(err, TimeoutError):
+                why = f"{host} did not answer in time"
+            else:
+                why = f"{host} did not answer (the connection failed)"
+            raise AwsUnavailable(f"the AWS sign-in endpoint failed: {why}") from None
         log.info("event=signin_token status=%d account=%s", status, creds.account_id)
         if status == 429 or status >= 500:
             raise AwsUnavailable(f"the AWS sign-in endpoint answered HTTP {status}")

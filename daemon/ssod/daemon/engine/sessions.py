@@ -185,7 +185,7 @@ class SessionKeeper:
                 # not a login prompt the user would answer for nothing.
                 raise AwsUnavailable(
                     f"the token of sso-session {state.spec.name} expired and could not be "
-                    f"refreshed yet ({state.last_error or 'AWS unreachable'}); ssod will retry"
+                    f"refreshed yet ({state.last_error or 'AWS unreachable'})"
                 )
         return self.usable_token(key)
 

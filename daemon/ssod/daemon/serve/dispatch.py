@@ -27,7 +27,7 @@ from ssod.daemon.serve.statusview import StatusView
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
-from ssod.errors import BadRequest
+from ssod.errors import BadRequest, ConfigError, ProfileNotFound, SessionNotFound
 from ssod.replies import (
     CancelLoginReply,
     ConsoleReply,
@@ -107,7 +107,18 @@ class Dispatcher:
         handler = self._ops.get(request.op)
         if handler is None:
             raise BadRequest(f"operation {request.op} is not supported by this daemon")
-        return handler(request.args)
+        return self._config_error_first(handler(request.args))
+
+    async def _config_error_first(self, replies: Result) -> Result:
+        """A profile or session not found while the config file does not parse: say why."""
+        try:
+            async for reply in replies:
+                yield reply
+        except (ProfileNotFound, SessionNotFound):
+            cause = self._p.config.error
+            if cause is None:
+                raise
+            raise ConfigError(cause) from None
 
     def _key(self, args: Mapping[str, object]) -> str:
         return self._p.broker.session_key_for(

@@ -12,6 +12,7 @@ import os
 import time
 from datetime import UTC, datetime
 
+from ssod import endpointvars
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.serve.ecs import EcsServer
@@ -73,6 +74,7 @@ class StatusView:
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
                 "config_error": self._config.error,
                 "ecs_token_error": self._token.error,
+                "endpoints": endpointvars.configured(os.environ),
             },
             **self._broker.status(),
             "tokens": [r.public() for r in self._scoped.live()],

@@ -7,7 +7,8 @@ deadline), the ``ConnectionGuard`` in front of every connection (one connection 
 addresses, counted per peer uid, head deadlines, eviction of idle connections never authorized
 when full), and binding: required addresses (loopback) bind at start or the start fails with a
 clear error; the others (link-local container addresses, ``listenpolicy``) are bound once they
-exist on the host and retried every ``retry`` seconds until then. All
+exist on the host and retried every ``retry`` seconds until then; one that leaves the host (its
+interface removed) has its socket closed and is waited for again. All
 addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
 runs whenever the set of served addresses changes, so the endpoint's Host check always names
 exactly those.
@@ -28,6 +29,7 @@ import contextlib
 import errno
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
@@ -134,9 +136,10 @@ class Listeners:
         except BaseException:
             await self.stop()
             raise
-        done = await self._try_optional()
+        await self._try_optional()
         self._on_change()
-        if not done and self._retry > 0:
+        optional = any(not a.required for a in self._addresses)
+        if optional and self._retry > 0:
             self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
 
     async def _guarded(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -225,11 +228,24 @@ class Listeners:
             self._on_change()
         return not self.waiting
 
+    def _drop_gone(self) -> None:
+        """Close the sockets of optional addresses no longer on this host (interface removed)."""
+        gone = [
+            a.host
+            for a in self._addresses
+            if not a.required and a.host in self._servers and not address_present(a.host)
+        ]
+        for host in gone:
+            self._servers.pop(host).close()  # its connections died with the address
+            log.info("event=listen_gone %s is no longer an address of this host", host)
+        if gone:
+            self._on_change()
+
     async def _retry_loop(self) -> None:
         while True:
             await asyncio.sleep(self._retry)
-            if await self._try_optional():
-                return
+            self._drop_gone()
+            await self._try_optional()
 
 
 def _unusual(request: web.BaseRequest) -> web.Response | None:
@@ -253,3 +269,14 @@ def _bad(body: str) -> web.Response:
         content_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def address_present(host: str) -> bool:
+    """Whether ``host`` is (still) an address of this host: a bind to it on any port works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError as err:
+            return err.errno != errno.EADDRNOTAVAIL
+    return True
