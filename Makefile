@@ -64,5 +64,10 @@ bench: $(STAMP)
 	bash bench/install_tools.sh
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# The virtual environment and every cache, wherever a tool left it (tests/.mypy_cache too); the
+# interop clients (.interop, tests/interop/js/node_modules) stay: `make interop-clients` is slow.
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) build dist
+	find . -path ./.git -prune -o -path ./.interop -prune -o -name node_modules -prune -o \
+	    \( -name __pycache__ -o -name .mypy_cache -o -name .pytest_cache -o -name .ruff_cache \
+	    -o -name .hypothesis -o -name '*.egg-info' \) -prune -exec rm -rf {} +

@@ -4,7 +4,9 @@ Starts the IAM Identity Center emulator and an ssod daemon in a throwaway HOME p
 logs in with the device flow (the emulator approves it), shows a real boto3 process getting
 credentials through ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` and calling
 ``sts get-caller-identity``, then keeps running and prints the lines to use from another shell
-until Ctrl-C. ``--once`` stops after the boto3 call (used by the tests).
+until Ctrl-C, which ends it without a traceback (the emulator and the daemon run in sessions
+of their own, so only this script gets the terminal's signal and stops them in order).
+``--once`` stops after the boto3 call (used by the tests).
 """
 
 from __future__ import annotations
@@ -56,16 +58,43 @@ def wait_for(path: Path, what: str, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def print_instructions(home: Path, env_lines: list[str], url: str) -> None:
-    """What to type in another shell to use the running demo daemon."""
-    say("ssod is serving. From another shell, run:")
-    print(f"  export HOME={shlex.quote(str(home))}")
-    for line in env_lines:
-        print("  " + line)
-    file_var = "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
-    print(f'  export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat {file_var})"')
-    print("  aws sts get-caller-identity   # or any AWS SDK, Terraform, ...")
-    print(f"  (AWS_ENDPOINT_URL_STS={url} points STS at the emulator)")
+#: The emulator's services, as AWS_ENDPOINT_URL_<NAME>.
+SERVICES = ("SSO_OIDC", "SSO", "STS", "SIGNIN")
+
+
+def instructions(home: Path, runtime: Path, env_lines: list[str], url: str) -> list[str]:
+    """What to paste in another shell to use the running demo daemon, line by line.
+
+    ``ssod`` commands there reach this daemon (same HOME and runtime directory) and see the
+    same endpoints; the AWS CLI and SDKs call the emulator's STS (the credentials are the
+    emulator's, which real AWS would refuse).
+    """
+    file_var = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+    lines = [
+        f"export HOME={shlex.quote(str(home))}",
+        f"export SSOD_RUNTIME_DIR={shlex.quote(str(runtime))}",
+        *(f"export AWS_ENDPOINT_URL_{name}={url}" for name in SERVICES),
+        *(line for line in env_lines if not line.startswith("#")),
+        f'export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat "${file_var}")"',
+        f"{ssod_command()} status",
+        # Older AWS CLIs (Debian's 2.9, v1) know no AWS_ENDPOINT_URL_STS: name it.
+        'aws sts get-caller-identity --endpoint-url "$AWS_ENDPOINT_URL_STS"',
+    ]
+    return lines
+
+
+def ssod_command() -> str:
+    """``ssod`` as another shell finds it: this environment's, when it is not on PATH."""
+    here = Path(sys.executable).parent / "ssod"
+    if here.exists() and shutil.which("ssod") != str(here):
+        return shlex.quote(str(here))
+    return "ssod"
+
+
+def print_instructions(lines: list[str]) -> None:
+    say("ssod is serving. From another shell, paste:")
+    print("\n".join("  " + line for line in lines))
+    print("  # or any AWS SDK, Terraform, ... (aws: Debian's awscli or AWS CLI v2)")
 
 
 def main() -> int:  # noqa: PLR0915 (a linear script)
@@ -88,11 +117,12 @@ def main() -> int:  # noqa: PLR0915 (a linear script)
                 ssod("emulator", "--port", "0", "--port-file", str(port_file)),
                 env=env,
                 stdout=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches this script only; it stops them
             )
         )
         wait_for(port_file, "the emulator")
         url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        for name in ("SSO_OIDC", "SSO", "STS"):
+        for name in SERVICES:
             env[f"AWS_ENDPOINT_URL_{name}"] = url
         print(f"  emulator at {url}; HOME={home}")
         print("  ~/.aws/config:\n" + "\n".join("    " + line for line in CONFIG.splitlines()))
@@ -101,7 +131,13 @@ def main() -> int:  # noqa: PLR0915 (a linear script)
         log_path = work / "daemon.log"
         with log_path.open("wb") as log:
             children.append(
-                subprocess.Popen(ssod("daemon", "--ecs-port", "0"), env=env, stdout=log, stderr=log)
+                subprocess.Popen(
+                    ssod("daemon", "--ecs-port", "0"),
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
             )
         wait_for(work / "run" / "ipc", "the daemon")
         subprocess.run(ssod("status"), env=env, check=False)
@@ -127,14 +163,16 @@ def main() -> int:  # noqa: PLR0915 (a linear script)
         if args.once:
             return 0
 
-        print_instructions(home, shown, url)
+        print_instructions(instructions(home, work / "run", shown, url))
         print("\nPress Ctrl-C to stop.", flush=True)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        print("\nStopping the daemon and the emulator.", flush=True)
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         for child in reversed(children):
             child.send_signal(signal.SIGTERM)
         for child in children:

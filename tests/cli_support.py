@@ -201,10 +201,15 @@ class Terminal:
     """``ssod`` in a pseudo-terminal: wait for text, type answers, read everything it printed."""
 
     def __init__(
-        self, args: list[str], env: Mapping[str, str], *, program: list[str] | None = None
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        *,
+        program: list[str] | None = None,
+        columns: int = 100,
     ) -> None:
         master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
         command = program if program is not None else [sys.executable, "-m", "ssod.client.cli"]
         self.proc = subprocess.Popen(
             [*command, *args],

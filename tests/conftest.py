@@ -21,6 +21,7 @@ import pytest
 
 from harness import DaemonHarness, base_env
 from keyring_support import SecretService, require_tools
+from otheruser import OtherUser, can_create_users, throwaway_user
 from ssod.emulator.testing.background import BackgroundEmulator
 from ssod.emulator.testing.launcher import default_sigint_for_children
 
@@ -74,6 +75,16 @@ def ssod_daemon(
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture
+def other_user() -> Iterator[OtherUser]:
+    """A throwaway second local account (skips without root: only root can create one)."""
+    why = can_create_users()
+    if why is not None:
+        pytest.skip(why)
+    with throwaway_user() as user:
+        yield user
 
 
 @pytest.fixture

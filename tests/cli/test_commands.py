@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cli_support import NO_BROWSER, wait_until
+from cli_support import NO_BROWSER, Terminal, wait_until
 from harness import STANDARD_CONFIG, DaemonHarness
 from ssod import errors
 from ssod.client.output import render
@@ -78,7 +78,11 @@ def test_error_exits(ssod_daemon: DaemonHarness) -> None:
         assert out.returncode == 5, (args, out.stderr)
     usage = ssod_daemon.ssod("login", "--profile", "dev", "--sso-session", "corp")
     assert usage.returncode == errors.EXIT_USAGE == 2
-    assert ssod_daemon.ssod("credentials").returncode == 2  # --profile is required
+    # Like every other command: AWS_PROFILE, then default (STANDARD_CONFIG has no [default]).
+    defaulted = ssod_daemon.ssod("credentials", env={"AWS_PROFILE": "dev"})
+    assert defaulted.returncode == errors.EXIT_LOGIN_REQUIRED, defaulted.stderr
+    assert ssod_daemon.ssod("credentials").returncode == errors.EXIT_NOT_FOUND
+    assert "(default)" in ssod_daemon.ssod("credentials", "--format", "env").stderr
     assert ssod_daemon.ssod("token").returncode == 2
 
 
@@ -120,6 +124,68 @@ def test_status_text_and_json(ssod_daemon: DaemonHarness) -> None:
     assert data["daemon"]["ecs_url"].startswith("http://127.0.0.1:")
     served = {p["name"]: p["served"] for p in data["profiles"]}
     assert served == {"dev": True, "prod": False, "chained": False}
+
+
+def test_status_fits_80_columns_and_names_the_daemons_endpoints(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    logged_in(ssod_daemon)
+    assert ssod_daemon.ssod("token", "issue", "--profile", "dev").returncode == 0
+    for columns in ("60", "80"):
+        out = ssod_daemon.ssod("status", env={"COLUMNS": columns})
+        assert out.returncode == 0, out.stderr
+        assert max(len(line) for line in out.stdout.splitlines()) <= int(columns), out.stdout
+        assert "Note:" not in out.stderr  # this shell has the daemon's endpoints
+    # The emulator's endpoints are not AWS's own: status names them.
+    oidc = ssod_daemon.env["AWS_ENDPOINT_URL_SSO_OIDC"]
+    assert f"AWS endpoint  {oidc} (AWS_ENDPOINT_URL_SSO_OIDC)" in out.stdout
+    data = json.loads(ssod_daemon.ssod("status", "--output", "json").stdout)
+    assert data["daemon"]["endpoints"]["AWS_ENDPOINT_URL_SSO_OIDC"] == oidc
+
+
+def test_status_on_an_80_column_terminal(ssod_daemon: DaemonHarness) -> None:
+    """The screen a person sees: the terminal's own width (no COLUMNS), in colour."""
+    logged_in(ssod_daemon)
+    assert ssod_daemon.ssod("credentials", "--profile", "dev").returncode == 0
+    env = {k: v for k, v in ssod_daemon.env.items() if k != "COLUMNS"}
+    terminal = Terminal(["status"], {**env, "TERM": "xterm"}, columns=80)
+    assert terminal.finish() == 0, terminal.output
+    assert "\033[" in terminal.output  # a terminal: colour
+    screen = [line for line in terminal.screen() if line]
+    assert any(line.startswith("corp ") for line in screen), screen
+    assert max(len(line) for line in screen) <= 80, screen
+
+
+def test_a_shell_with_other_endpoints_is_told(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    env = {**ssod_daemon.env}
+    del env["AWS_ENDPOINT_URL_STS"]
+    out = subprocess.run(
+        [sys.executable, "-m", "ssod.client.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "the daemon uses other AWS endpoints than this shell" in out.stderr
+    assert "AWS_ENDPOINT_URL_STS differ" in out.stderr and "`ssod stop`" in out.stderr
+    assert not out.stderr.startswith("ssod:")
+
+
+def test_status_check_is_the_scripts_question(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("status", "--check", "--profile", "dev")
+    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr
+    # One wording: as `ssod credentials` says it.
+    creds = ssod_daemon.ssod("credentials", "--profile", "dev")
+    assert out.stderr == creds.stderr and "needs a login (not logged in)" in out.stderr
+    ssod_daemon.login(profile="dev", use_device_code=True)
+    out = ssod_daemon.ssod("status", "--check", "--sso-session", "corp")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("sso-session corp is logged in (token expires in ")
+    missing = ssod_daemon.ssod("status", "--check", "--profile", "nope")
+    assert missing.returncode == errors.EXIT_NOT_FOUND, missing.stderr
 
 
 # -- credentials -------------------------------------------------------------------------------
@@ -260,7 +326,7 @@ def test_env_says_when_something_else_would_win(ssod_daemon: DaemonHarness) -> N
         line.startswith("# AWS_PROFILE=dev is set") and "unset AWS_PROFILE" in line
         for line in out.stdout.splitlines()
     )
-    assert "ssod: note: AWS_PROFILE=dev is set" in out.stderr  # eval would hide stdout's comment
+    assert "Note: AWS_PROFILE=dev is set" in out.stderr  # eval would hide stdout's comment
     quiet = ssod_daemon.ssod("env", "--profile", "prod")
     assert quiet.stderr == ""
     missing = ssod_daemon.ssod("env")

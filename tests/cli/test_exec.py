@@ -320,7 +320,7 @@ def test_the_main_token_when_the_daemon_issues_none(
     main = ssod_daemon.request(Op.ENDPOINT)
     assert report["env"]["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == main["token"]
     assert report["env"]["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == main["token_file"]
-    assert "ssod: note: the daemon gave no token for this command alone" in out.stderr
+    assert "Note: the daemon gave no token for this command alone" in out.stderr
     assert "the most ssod keeps" in out.stderr
     assert main["token"] not in out.stderr
     # A bad --ttl is the user's mistake, not the daemon's: refused before anything runs.

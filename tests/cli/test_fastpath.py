@@ -36,6 +36,8 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], int]] = [
     ("access denied", ("credentials", "--profile", "denied"), {}, errors.EXIT_AWS),
     ("env", ("env", "--profile", "dev"), {}, 0),
     ("env fish", ("env", "--shell", "fish", "--profile", "prod"), {}, 0),
+    ("env bash", ("env", "--shell", "bash", "--profile", "prod"), {}, 0),
+    ("env zsh", ("env", "--shell=zsh"), {"AWS_PROFILE": "prod"}, 0),
     ("env from AWS_PROFILE", ("env",), {"AWS_PROFILE": "prod"}, 0),
     (
         "env with notes",
@@ -132,6 +134,7 @@ def test_a_runtime_dir_open_to_others_is_not_trusted(ssod_daemon: DaemonHarness)
         (["credentials"], None),
         (["env", "--format", "env"], None),
         (["env", "--shell", "fish"], {"op": "env", "shell": "fish"}),
+        (["env", "--shell", "zsh"], {"op": "env", "shell": "sh"}),
         (["status"], None),
         ([], None),
     ],
@@ -201,14 +204,17 @@ def test_the_fast_path_imports_no_pyzmq_json_argparse_or_typing(
 def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
     from ssod.client import common
     from ssod.client.commands import credentials as cmd_credentials
+    from ssod.client.commands import eks as cmd_eks
     from ssod.client.output import env as env_output
     from ssod.client.output import shell
 
     assert fastpath._CHOICES["credentials"]["--format"] == shell.CREDENTIAL_FORMATS
-    assert fastpath._CHOICES["env"]["--shell"] == tuple(env_output.USAGE) == shell.SHELLS
+    assert tuple(env_output.USAGE) == shell.SHELLS
+    assert fastpath._CHOICES["env"]["--shell"] == env_output.SHELL_CHOICES
     assert fastpath._TIMEOUTS == {
         "credentials": cmd_credentials.CREDENTIALS_TIMEOUT,
         "env": common.DEFAULT_TIMEOUT,
+        "eks_token": cmd_eks.TOKEN_TIMEOUT,
     }
 
 

@@ -14,7 +14,7 @@ import pytest
 from cli_support import NO_BROWSER, OVER_SSH, fake_browser, opened, spawn
 from harness import DaemonHarness
 from ssod.daemon.store.tokencache import parse_token, token_cache_key
-from ssod.errors import EXIT_LOGIN_FAILED
+from ssod.errors import EXIT_LOGIN_FAILED, EXIT_NOT_FOUND
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 SUCCESS = f"Successfully logged into Start URL: {START_URL}\n"
@@ -54,6 +54,15 @@ def test_no_browser_here_means_device_code(ssod_daemon: DaemonHarness) -> None:
     assert "No browser can open here: this is an SSH session" in out.stderr
     assert "Open this URL in a browser on any device" in out.stderr
     assert ssod_daemon.emulator.calls().get("CreateToken:device_code", 0) >= 1
+
+
+def test_no_such_profile_is_said_before_anything_about_browsers(
+    ssod_daemon: DaemonHarness,
+) -> None:
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("login", "--profile", "nope", env=OVER_SSH)
+    assert out.returncode == EXIT_NOT_FOUND, out.stderr
+    assert "nope" in out.stderr and "No browser can open here" not in out.stderr
 
 
 def test_aws_profile_names_the_session(ssod_daemon: DaemonHarness) -> None:

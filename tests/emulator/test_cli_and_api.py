@@ -33,10 +33,12 @@ def test_cli_subprocess_with_port_file(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     data = tmp_path / "dir.json"
     data.write_text(json.dumps({"accounts": [{"id": "333333333333", "roles": ["Ops"]}]}))
+    env_file = tmp_path / "emulator.env"
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "ssod.client.cli", "emulator"),
             *("--port-file", str(port_file), "--data", str(data), "--latency", "0"),
+            *("--env-file", str(env_file)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -57,8 +59,36 @@ def test_cli_subprocess_with_port_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert out.splitlines() == [
         f"export AWS_ENDPOINT_URL_{name}=http://127.0.0.1:{port}"
-        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN")
+        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN", "EKS")
     ]
+    assert env_file.read_text() == out  # written whole once it listens: safe to source
+
+
+def test_help_documents_the_data_format_and_the_control_api() -> None:
+    from ssod.client.commands import emulator as cmd_emulator
+    from ssod.emulator import control, data
+
+    # The help shows what the modules that own them document, word for word.
+    for owner in (control, data):
+        assert owner.__doc__ is not None
+        documented = [
+            line.strip()
+            for line in owner.__doc__.splitlines()
+            if line.strip().startswith(("GET", "POST", "{", '"'))
+        ]
+        assert documented and all(line in cmd_emulator.EPILOG for line in documented), documented
+    default = data.default_directory()
+    for account in default.accounts:
+        assert account.account_id in cmd_emulator.EPILOG and account.name in cmd_emulator.EPILOG
+        assert all(role in cmd_emulator.EPILOG for role in account.roles)
+    out = subprocess.run(
+        [sys.executable, "-m", "ssod.client.cli", "emulator", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "/_emulator/approve" in out.stdout and '"accounts"' in out.stdout
+    assert "--no-auto-approve" in out.stdout and "in memory" in out.stdout
 
 
 def test_cli_arguments() -> None:
@@ -124,6 +154,15 @@ def test_config_directory_and_faults() -> None:
         update_config(cfg, {"directory": {}})
     with pytest.raises(DirectoryError):
         parse_directory({"accounts": [{"id": "12"}]})
+    account = {"id": "111111111111"}
+    assert parse_directory({"accounts": [account]}).clusters == ("demo",)
+    assert parse_directory({"accounts": [account], "clusters": ["a", "b-2"]}).clusters == (
+        "a",
+        "b-2",
+    )
+    for bad in ("x.y", "", 3, "-a"):
+        with pytest.raises(DirectoryError, match="clusters"):
+            parse_directory({"accounts": [account], "clusters": [bad]})
     book = FaultBook()
     book.add(parse_rule({"operation": "*", "kind": "latency", "seconds": 1}))
     book.add(parse_rule({"operation": "X", "kind": "status", "count": 1}))

@@ -168,3 +168,42 @@ def test_an_unreadable_config(ssod_daemon: DaemonHarness) -> None:
     os.utime(ssod_daemon.config_file)  # chmod alone may not wake the watcher
     error = wait_until(lambda: config_error(ssod_daemon), 10, "an error")
     assert "cannot be read" in error
+
+
+BROKEN_AT_START = STANDARD_CONFIG.replace("[profile dev]", "[profile dev", 1)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("credentials", "--profile", "dev"),  # the fast path
+        ("credentials", "--profile", "dev", "--no-start"),  # the full client
+        ("env", "--profile", "dev"),
+        ("env",),
+        ("login", "--profile", "dev", "--no-browser"),
+        ("exec", "--profile", "dev", "--no-login", "--", "true"),
+        ("roles",),
+        ("logout",),
+        ("console", "--profile", "dev", "--print"),
+        ("token", "issue", "--profile", "dev"),
+    ],
+)
+def test_a_config_broken_at_start_is_the_error_of_every_command(
+    ssod_daemon: DaemonHarness, command: tuple[str, ...]
+) -> None:
+    # No good config was ever loaded: the profile is not "not found", the file is broken.
+    ssod_daemon.write_config(BROKEN_AT_START)
+    ssod_daemon.start()
+    out = ssod_daemon.ssod(*command)
+    assert out.returncode == ConfigError.exit_code, out.stderr
+    assert f"{ssod_daemon.config_file}, line " in out.stderr, out.stderr
+    assert "could not be found" not in out.stderr and "no SSO profile" not in out.stderr
+
+
+def test_status_does_not_send_a_broken_config_to_configure(ssod_daemon: DaemonHarness) -> None:
+    ssod_daemon.write_config(BROKEN_AT_START)
+    ssod_daemon.start()
+    out = ssod_daemon.ssod("status", env={"COLUMNS": "300"})  # the temp path is long
+    assert f"config error  {ssod_daemon.config_file}, line " in out.stdout
+    assert "ssod configure" not in out.stdout
+    assert "fix the config error above" in out.stdout

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sys
 import time
 import urllib.parse
@@ -28,7 +29,7 @@ import pytest
 from harness import DaemonHarness
 from interop.clients import CLIENTS, AwsClient, client_env, require, run, run_many
 from interop.workload import expected_identity, ssod_login
-from netns import HOST_ADDRESS, Bridged, Relay, bridged
+from netns import HOST_ADDRESS, Bridged, Relay, bridged, ip
 from ssod.wire import Op
 
 pytestmark = pytest.mark.interop
@@ -210,6 +211,40 @@ def test_an_address_that_appears_later_is_served(
         port = status["ecs_url"].rsplit(":", 1)[1]
         assert status["ecs_urls"] == [f"http://127.0.0.1:{port}", f"http://{HOST_ADDRESS}:{port}"]
         assert "event=listen_waiting" in ssod_daemon.log()
+
+
+def _listening(pid: int, host: str, port: int) -> bool:
+    """Whether a socket in ``pid``'s network namespace listens on ``host``:``port``."""
+    wanted = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
+    rows = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    return any(r.split()[1] == wanted and r.split()[3] == "0A" for r in rows)
+
+
+def test_an_address_that_goes_away_is_no_longer_served(ssod_daemon: DaemonHarness) -> None:
+    """The bridge is removed (``docker network rm``): the daemon closes that socket, stops
+    listing the address, waits for it again, and serves it when it comes back."""
+    with confined(ssod_daemon) as pair:
+        ssod_daemon.env["SSOD_LISTEN_RETRY"] = "0.2"
+        ssod_daemon.start()
+        pid = ssod_daemon.pid
+        port = int(ssod_daemon.request(Op.ENDPOINT)["port"])
+        assert HOST_ADDRESS in str(ssod_daemon.request(Op.ENDPOINT)["urls"])
+        assert _listening(pid, HOST_ADDRESS, port)
+        ip("-n", pair.host.name, "addr", "del", f"{HOST_ADDRESS}/24", "dev", pair.host_if)
+        deadline = time.monotonic() + 10
+        while HOST_ADDRESS in str(ssod_daemon.request(Op.ENDPOINT)["urls"]):
+            assert time.monotonic() < deadline, ssod_daemon.log()[-2000:]
+            time.sleep(0.1)
+        assert not _listening(pid, HOST_ADDRESS, port)  # the socket is closed, not just unlisted
+        status = json.loads(ssod_daemon.ssod("status", "--json").stdout)["daemon"]
+        assert status["ecs_waiting"] == [HOST_ADDRESS]
+        assert status["ecs_urls"] == [f"http://127.0.0.1:{port}"]
+        assert "event=listen_gone" in ssod_daemon.log()
+        pair.add_host_address()
+        while HOST_ADDRESS not in str(ssod_daemon.request(Op.ENDPOINT)["urls"]):
+            assert time.monotonic() < deadline + 10, ssod_daemon.log()[-2000:]
+            time.sleep(0.1)
+        assert _listening(pid, HOST_ADDRESS, port)
 
 
 def test_credentials_stay_fresh_past_their_lifetime(

@@ -16,9 +16,9 @@ tests/cli/test_configure.py (through a pseudo-terminal), the container examples 
 engine (none on the test machines; the same env files are used by real clients in a network
 namespace by tests/network/test_bridged.py), the ssh examples a remote host
 (tests/network/test_ssh.py runs them against a real sshd in a namespace), the IMDS example is
-tests/interop/test_imds.py, the keyring example needs a Secret Service
-(tests/keyring_store/test_token_store.py runs one), and the emulator example is
-tests/emulator/test_cli_and_api.py.
+tests/interop/test_imds.py, the emulator example is tests/emulator/test_cli_and_api.py, the
+kubectl example is tests/cli/test_eks_kubeconfig.py, and the keyring example needs a Secret
+Service (tests/keyring_store/test_token_store.py runs one).
 """
 
 from __future__ import annotations
@@ -56,7 +56,14 @@ case "$*" in
     for _ in $(seq 100); do [ -S "$SSOD_RUNTIME_DIR/ipc" ] && break; sleep 0.1; done ;;
   *"disable --now"*)
     rm -f "$FAKE_STATE/enabled"
-    [ -f "$FAKE_STATE/pid" ] && kill "$(cat "$FAKE_STATE/pid")"
+    if [ -f "$FAKE_STATE/pid" ]; then
+      p=$(cat "$FAKE_STATE/pid"); kill "$p"
+      # As systemctl does, return once it has stopped (gone, or a zombie nobody reaps).
+      for _ in $(seq 300); do
+        s=$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null || echo gone)
+        [ "$s" = gone ] || [ "$s" = Z ] && break; sleep 0.05
+      done
+    fi
     rm -f "$FAKE_STATE/pid" ;;
   *) ;;
 esac
@@ -78,11 +85,20 @@ esac
 """
 
 
+#: Put on the line before a ```sh block that changes the shell for itself only (HOME, the
+#: endpoint variables): it runs in a subshell, which stops what it started if it fails.
+OWN_SUBSHELL = "<!-- readme-test: own subshell -->"
+_CLEAN_UP = "trap 'ssod stop >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true' EXIT"
+
+
 def readme_script(readme: str, config: Path) -> str:
     """The README's sh blocks as one script, with its ini blocks appended to the config."""
     parts = ["set -euo pipefail"]
-    for kind, body in BLOCK.findall(readme):
-        if kind == "sh":
+    for match in BLOCK.finditer(readme):
+        kind, body = match.groups()
+        if kind == "sh" and readme[: match.start()].rstrip().endswith(OWN_SUBSHELL):
+            parts.append(f"(\n{_CLEAN_UP}\n{body})")
+        elif kind == "sh":
             parts.append(body)
         elif kind == "ini":
             parts.append(f"cat >> {config} <<'INI'\n\n{body}INI")
@@ -100,6 +116,8 @@ def test_blocks_are_found() -> None:
         "credential_process",
         "ssod logout",
         "ssod service uninstall",
+        "ssod stop",
+        "ssod emulator --env-file",
     ):
         assert command in script, command
 
@@ -124,6 +142,7 @@ def test_readme_commands_work(ssod_daemon: DaemonHarness, tmp_path: Path) -> Non
         "REAL_PYTHON": shutil.which("python3") or sys.executable,
         "SSOD_ECS_PORT": "0",
     }
+    env.pop("SSOD_NO_AUTOSTART")  # as for a reader: commands start a daemon when none runs
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     # A login session's runtime directory: the unit refuses one under /tmp (PrivateTmp).
@@ -152,6 +171,9 @@ def test_readme_commands_work(ssod_daemon: DaemonHarness, tmp_path: Path) -> Non
     log = (fake / "daemon.log").read_text() if (fake / "daemon.log").exists() else ""
     assert out.returncode == 0, textwrap.shorten(out.stderr, 4000) + "\n" + log[-3000:]
     assert "ssod 0.1.0" in out.stdout
+    # "Try it without AWS": boto3 got the emulator's role through the scratch daemon.
+    assert ":assumed-role/AWSReservedSSO_ReadOnly_" in out.stdout, out.stdout
+    assert "Stopped the ssod daemon" in out.stderr
     assert out.stdout.count("111111111111") >= 2  # boto3 through the endpoint and the process
     calls = (fake / "systemctl.calls").read_text()
     assert "--user enable --now ssod.service" in calls

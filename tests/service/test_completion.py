@@ -240,6 +240,7 @@ def test_exec_and_console_complete_from_the_real_parser(
         "--force",
         "--help",
         "--no-login",
+        "--no-start",
         "--profile",
         "--ttl",
     ]

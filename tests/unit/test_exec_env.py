@@ -80,3 +80,21 @@ def test_profile_here(environ: dict[str, str], profile: str) -> None:
 )
 def test_default_has_credentials(config: str, credentials: str, own: bool) -> None:
     assert cmd_exec.default_has_credentials(config, credentials) is own
+
+
+@pytest.mark.parametrize(
+    ("shell_name", "profile", "line"),
+    [
+        ("sh", None, 'eval "$(ssod env)"'),
+        ("sh", "dev", 'eval "$(ssod env --profile dev)"'),
+        ("bash", "dev", 'eval "$(ssod env --profile dev)"'),
+        ("zsh", "my_dev-2", 'eval "$(ssod env --profile my_dev-2)"'),
+        ("sh", "it's", "eval \"$(ssod env --profile 'it'\\''s')\""),
+        ("fish", "dev", "ssod env --profile dev --shell fish | source"),
+        ("powershell", None, "ssod env --shell powershell | Invoke-Expression"),
+    ],
+)
+def test_env_usage_line_keeps_the_profile(shell_name: str, profile: str | None, line: str) -> None:
+    from ssod.client.output import env as env_output
+
+    assert env_output.usage_line(shell_name, profile) == line

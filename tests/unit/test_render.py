@@ -219,13 +219,13 @@ def test_status_text() -> None:
         "corp",
         "ready",
         "in 7h 42m",
-        "in 7h 22m (observed lifetime 8h: full margin)",
+        "in 7h 22m",  # the why is next_refresh_reason in --json
         "12m ago",
         "us-east-1",
         "https://d-1.awsapps.com/start",
     ]
     assert (
-        "  https://old.awsapps.com/start needs a login (token expired): "
+        "  SSO start URL https://old.awsapps.com/start needs a login (token expired): "
         "run `ssod login --profile legacy`"
     ) in lines
     [dev] = [line for line in lines if line.startswith("dev ")]
@@ -243,8 +243,11 @@ def test_status_text_when_nothing_is_configured() -> None:
     text = render.status_text({"daemon": daemon}, NOW)
     assert "  config error  line 3: bad" in text
     assert "  ECS token     /t/ecs-token: mode 0644" in text
-    assert "No SSO sessions are configured" in text
+    assert "No SSO sessions are loaded: fix the config error above." in text
+    assert "ssod configure" not in text  # it would write into the file that does not parse
     assert "No SSO profiles are configured." in text
+    fine = render.status_text({"daemon": {}}, NOW)
+    assert "No SSO sessions are configured: run `ssod configure`" in fine
 
 
 # -- roles, logout, rotation, login ------------------------------------------------------------
@@ -511,3 +514,104 @@ def test_status_says_how_the_daemon_was_started(started_by: str | None, words: s
     first = render.status_text(status, NOW).splitlines()[0]
     assert first == "ssod 0.1.0 (pid 4242), up 3h 12m" + words
     assert render.status_data(status)["daemon"]["started_by"] == started_by
+
+
+def test_an_expired_token_the_daemon_is_retrying_is_not_a_login() -> None:
+    outage = {
+        **STATUS["sessions"][0],
+        "state": "expired",
+        "token_expires_at": ts(-timedelta(minutes=3)),
+        "next_refresh": ts(timedelta(seconds=40)),
+        "next_refresh_reason": "retry 4 after a failed refresh",
+        "last_error": "IAM Identity Center did not answer (HTTP 500)",
+    }
+    lines = render.status_text({**STATUS, "sessions": [outage]}, NOW).splitlines()
+    assert (
+        "  corp: AWS unavailable (IAM Identity Center did not answer (HTTP 500)), retrying in 40s"
+    ) in lines
+    assert not [line for line in lines if "needs a login" in line]
+    [corp] = [line for line in lines if line.startswith("corp ")]
+    assert re.split(r"\s{2,}", corp)[1:4] == ["expired", "3m ago", "in 40s"]
+    # Expired and not refreshable any more: that one does need a login.
+    stuck = {**outage, "refreshable": False}
+    text = render.status_text({**STATUS, "sessions": [stuck]}, NOW)
+    assert "corp needs a login" in text and "retrying" not in text
+
+
+# -- status in a terminal's width --------------------------------------------------------------
+
+LONG = "/home/a-rather-long-user-name/projects/infrastructure/config/aws/config"
+WIDE: dict[str, Any] = {
+    **STATUS,
+    "daemon": {
+        **STATUS["daemon"],
+        "started_by": "autostart",
+        "config_file": LONG,
+        "config_error": f"{LONG}, line 12: a line comes before the first [section] header",
+        "ecs_urls": ["http://127.0.0.1:9179", "http://169.254.170.2:9179"],
+        "endpoints": {"AWS_ENDPOINT_URL_SSO_OIDC": "http://127.0.0.1:8900"},
+    },
+    "tokens": [
+        {
+            "id": "st-abcdef12",
+            "name": "build-box-for-the-nightly",
+            "profile": "deploy",
+            "created_at": ts(-timedelta(hours=1)),
+            "expires_at": ts(timedelta(hours=7)),
+            "pid": 4321,
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("width", [80, 60, 100])
+def test_status_fits_the_width(width: int) -> None:
+    text = render.status_text(WIDE, NOW, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width, text
+    # Nothing that matters is lost: every session, profile, state and next refresh remains.
+    assert "corp" in text and "in 7h 22m" in text and "needs a login" in text
+    for name in ("dev", "deploy", "build-box-for-the-nightly"):
+        assert name in text
+    assert "127.0.0.1:8900" in text  # the daemon's endpoints, when not AWS's own
+
+
+def test_status_drops_columns_by_priority() -> None:
+    text = render.status_text(WIDE, NOW, width=80)
+    assert "START URL" not in text  # first to go
+    assert "SESSION" in text and "STATE" in text and "NEXT REFRESH" in text
+    wide = render.status_text(WIDE, NOW, width=200)
+    assert "START URL" in wide and "LAST REFRESH" in wide
+
+
+def test_no_contradiction_between_credentials_and_last_used() -> None:
+    used = {
+        **STATUS,
+        "profiles": [{**STATUS["profiles"][1], "last_used": ts(-timedelta(seconds=39))}],
+    }
+    [line] = [x for x in render.status_text(used, NOW).splitlines() if x.startswith("deploy ")]
+    assert "39s ago" in line and "not fetched yet" not in line and "none held" in line
+
+
+def test_a_session_needing_a_login_is_said_once_in_one_wording() -> None:
+    session = {**STATUS["sessions"][0], "state": "login_required", "last_error": None}
+    profile = {**STATUS["profiles"][0], "last_error": "sso-session corp needs a login (...)"}
+    text = render.status_text({"sessions": [session], "profiles": [profile]}, NOW)
+    assert text.count("needs a login") == 2  # the STATE cell and the one note
+    assert (
+        "  sso-session corp needs a login (not logged in): run `ssod login --sso-session corp`"
+        in text.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "tty", "width"),
+    [
+        ({"COLUMNS": "120"}, 90, 120),
+        ({}, 90, 90),
+        ({}, None, 80),
+        ({"COLUMNS": "wide"}, None, 80),
+        ({"COLUMNS": "0"}, None, 80),
+    ],
+)
+def test_terminal_width(environ: dict[str, str], tty: int | None, width: int) -> None:
+    assert render.terminal_width(environ, tty) == width

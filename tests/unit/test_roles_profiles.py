@@ -91,3 +91,19 @@ def test_an_empty_name_falls_back_to_role_and_account() -> None:
 )
 def test_check_template(template: str, ok: bool) -> None:
     assert (check_template(template) is None) is ok
+
+
+def test_region_is_written_when_given() -> None:
+    [first, *_] = plan(LISTING, configview.parse(""), (), DEFAULT_TEMPLATE, "eu-west-1")
+    assert list(first.values().items())[-1] == ("region", "eu-west-1")
+    [plain, *_] = plan(LISTING, configview.parse(""), (), DEFAULT_TEMPLATE)
+    assert "region" not in plain.values()
+
+
+def test_region_must_be_a_region_name() -> None:
+    from ssod.client import cli
+
+    with pytest.raises(SystemExit):
+        cli.build_parser("roles").parse_args(["roles", "--write-profiles", "--region", "Ireland"])
+    args = cli.build_parser("roles").parse_args(["roles", "--region", "eu-west-1"])
+    assert args.region == "eu-west-1"

@@ -91,7 +91,7 @@ def test_refuses_a_path_too_long_for_a_socket(short_dir: Path) -> None:
 
 def test_lock_records_the_pid_and_blocks_a_second_daemon(short_dir: Path) -> None:
     with runtime.acquire_instance_lock(short_dir) as lock:
-        assert (short_dir / "lock").read_text() == f"{os.getpid()}\nforeground\n"
+        assert (short_dir / "lock").read_text() == f"{os.getpid()}\nforeground\n{short_dir}\n"
         assert _mode(lock.path) == 0o600
         with pytest.raises(
             DaemonAlreadyRunning,

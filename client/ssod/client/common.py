@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ssod.errors import (
     EXIT_USAGE,
+    AwsError,
     AwsUnavailable,
     ConfigError,
     LoginFailed,
@@ -23,12 +24,14 @@ from ssod.errors import (
     RoleAccessDenied,
     SessionNotFound,
     SsodError,
+    StartUrlUnreachable,
 )
 
 if TYPE_CHECKING:
     import argparse
 
     from ssod.client.ipc import IpcClient
+    from ssod.replies import StatusReply
 
 #: Default wait for a reply; the daemon answers from memory, or within about a second.
 DEFAULT_TIMEOUT = 10.0
@@ -113,11 +116,20 @@ def resolve_target(client: IpcClient, target: Target) -> Target:
         legacy = [p for p in profiles if p.get("session") == only.get("name")]
         if legacy:
             return Target(profile=str(legacy[0]["name"]), defaulted=True)
+    if (broken := config_error(status)) is not None:
+        raise broken
     names = ", ".join(str(s.get("name")) for s in sessions) or "none"
     raise ProfileNotFound(
         "no profile named and no [default] profile: name one with --profile NAME or "
         f"--sso-session NAME, or set AWS_PROFILE (configured sso-sessions: {names})"
     )
+
+
+def config_error(status: Mapping[str, Any]) -> ConfigError | None:
+    """The daemon's config file error, if any: the cause of a profile it cannot find."""
+    daemon = status.get("daemon")
+    cause = daemon.get("config_error") if isinstance(daemon, dict) else None
+    return ConfigError(cause) if isinstance(cause, str) and cause else None
 
 
 def dicts(value: object) -> list[dict[str, Any]]:
@@ -139,6 +151,26 @@ def connect(timeout: float = DEFAULT_TIMEOUT, *, start: bool = False) -> IpcClie
     if start and path is not None and autostart.enabled():
         autostart.ensure_daemon(path)
     return client
+
+
+def add_json_arguments(
+    parser: argparse.ArgumentParser, help: str = "machine-readable output (stable keys)"
+) -> None:
+    """``--json``, and the AWS CLI's ``--output json`` (or ``text``) for the same choice."""
+    import argparse
+
+    class _Output(argparse.Action):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+            namespace.json = values == "json"
+
+    parser.add_argument("--json", action="store_true", help=help)
+    parser.add_argument(
+        "--output",
+        choices=("json", "text"),
+        action=_Output,
+        dest="json",
+        help="json: as --json; text: the default",
+    )
 
 
 def add_no_start_argument(parser: argparse.ArgumentParser) -> None:
@@ -164,8 +196,10 @@ def explain(err: SsodError) -> str:
         hint = "fix the config file; the daemon reloads it by itself"
     elif isinstance(err, RoleAccessDenied):
         hint = "`ssod roles` lists the accounts and roles you can use"
+    elif isinstance(err, StartUrlUnreachable):
+        hint = "that host is not AWS: check sso_start_url, the network and any proxy"
     elif isinstance(err, AwsUnavailable):
-        hint = "AWS did not answer in time; try again in a moment"
+        hint = "check the network (and the SSO region), or try again in a moment"
     elif isinstance(err, LoginFailed):
         hint = "run `ssod login` again"
     return f"{err.message}; {hint}" if hint else err.message
@@ -177,7 +211,31 @@ def run_command(main: Callable[[argparse.Namespace], int], args: argparse.Namesp
         return main(args)
     except SsodError as err:
         print(f"ssod: {explain(err)}", file=sys.stderr)
+        if isinstance(err, AwsError):
+            note = _endpoints_note()
+            if note is not None:
+                print(f"Note: {note}", file=sys.stderr)
         return err.exit_code
+
+
+def _endpoints_note() -> str | None:
+    """After an AWS failure: whether the daemon calls other endpoints than this shell would."""
+    from ssod.wire import Op
+
+    try:
+        with connect(2.0) as client:
+            status = client.request(Op.STATUS)
+    except SsodError:
+        return None
+    return endpoints_note(status)
+
+
+def endpoints_note(status: StatusReply) -> str | None:
+    """Whether the daemon calls other AWS endpoints than this shell would, and what to do."""
+    from ssod import endpointvars
+
+    endpoints = status["daemon"].get("endpoints")  # an older daemon does not say
+    return None if endpoints is None else endpointvars.mismatch_note(endpoints, os.environ)
 
 
 def handler(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

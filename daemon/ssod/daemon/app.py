@@ -5,7 +5,8 @@ It owns no state of the daemon's own: the broker owns credentials and sessions, 
 ``TokenStore`` where refresh tokens and client secrets live (``--token-store``), the
 ``StatusView`` what status shows, and the ``Dispatcher`` maps IPC operations onto them.
 
-Start order: runtime directory and single-instance lock, ECS token and scoped tokens (those of
+Start order: runtime directory and the single-instance locks (per runtime directory and per
+HOME), ECS token and scoped tokens (those of
 ended processes dropped), the token store (a keyring that cannot be reached stops the start),
 config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
 sweep, then ``READY=1`` to systemd. Stop order is the
@@ -24,7 +25,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from ssod import paths
+from ssod import daemonlock, paths
 from ssod.atomicfile import ensure_private_dir
 from ssod.daemon.aws.api import AwsApi, BotocoreAws
 from ssod.daemon.aws.federation import FederationClient
@@ -32,6 +33,7 @@ from ssod.daemon.config.watcher import Watcher
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.model import Clock, SystemClock
@@ -46,6 +48,7 @@ from ssod.daemon.host.runtime import (
     prepare_runtime_dir,
 )
 from ssod.daemon.host.sdnotify import sd_notify
+from ssod.daemon.serve import ecsport
 from ssod.daemon.serve.dispatch import Dispatcher, Parts
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.fastipc import FastServer
@@ -59,6 +62,7 @@ from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir, remove_stal
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
 from ssod.daemon.store.tokenstore import TokenStore
+from ssod.errors import RuntimeDirError
 from ssod.version import __version__
 
 log = logging.getLogger("ssod.daemon")
@@ -95,6 +99,7 @@ class Daemon:
         self.console_links = ConsoleLinks(self.clock)
         self.token = EcsTokenKeeper(settings.token_file)
         self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.eks = EksTokens(self.broker, self.aws, self.clock)
         self.ecs = EcsServer(
             self.broker,
             lambda: self.token.value,
@@ -124,8 +129,9 @@ class Daemon:
                     self.broker,
                     self.logins,
                     self.clock,
+                    eks=self.eks,
                 ),
-                roles=RoleLister(self.aws, self.broker.sessions),
+                roles=RoleLister(self.aws, self.broker.sessions, self.clock),
                 signin=ConsoleSignin(self.broker, self.federation, settings.signin_endpoint),
                 discovery=Discovery(self.aws),
                 config=self.config,
@@ -143,6 +149,7 @@ class Daemon:
                     token_store=self.tokens,
                 ),
                 console_links=self.console_links,
+                eks=self.eks,
             )
         )
         self.ipc = IpcServer(settings.ipc_endpoint, dispatcher)
@@ -169,7 +176,17 @@ class Daemon:
         """Bring every part up; raises SsodError with a clear message if one cannot start."""
         check_home_ownership(paths.home())  # refuse `sudo ssod daemon` in someone's HOME
         prepare_runtime_dir(self.settings.runtime_dir)
-        self._lock = acquire_instance_lock(self.settings.runtime_dir, self.settings.started_by)
+        state_dir = self.settings.token_file.parent
+        try:
+            ensure_private_dir(state_dir)
+        except OSError as err:
+            why = f"cannot create state directory {state_dir}: {err.strerror}"
+            raise RuntimeDirError(why) from None
+        self._lock = acquire_instance_lock(
+            self.settings.runtime_dir,
+            self.settings.started_by,
+            home_lock=daemonlock.home_lock_path(state_dir),
+        )
         if self._lock.took_over:
             log.info("event=took_over from=autostart pid=%d", self._lock.took_over)
         try:
@@ -182,7 +199,7 @@ class Daemon:
             # A keyring that cannot be reached stops the start here, with what is missing.
             await asyncio.to_thread(self.tokens.prepare, storechoice.leftover_keyring)
             await self.config.reload()
-            await self.ecs.start()
+            await ecsport.start(self.ecs, self.settings.ecs_port_file, self.settings.ecs_port)
             if self.imds is not None:
                 await self.imds.start()
             await self.fast.start()
@@ -222,8 +239,10 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await self.imds.stop()
         await self.logins.close()
+        await self.scoped.flush()
         await self.console_links.close()
         await self.broker.wait_idle()
+        await self.eks.close()
         await self.broker.close()
         await self.notifier.drain()
         await self.federation.close()

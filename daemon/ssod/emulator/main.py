@@ -41,22 +41,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"ssod: {err}", file=sys.stderr)
         return 7
     try:
-        asyncio.run(_serve(config, args.host, args.port, args.port_file))
+        asyncio.run(_serve(config, args.host, args.port, args.port_file, args.env_file))
     except OSError as err:
         print(f"ssod: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(config: EmulatorConfig, host: str, port: int, port_file: str | None) -> None:
+async def _serve(
+    config: EmulatorConfig,
+    host: str,
+    port: int,
+    port_file: str | None,
+    env_file: str | None = None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with Emulator(config).serve(host, port) as running:
-        for name, value in running.env.items():
-            print(f"export {name}={value}")
+        lines = "".join(f"export {name}={value}\n" for name, value in running.env.items())
+        sys.stdout.write(lines)
         sys.stdout.flush()
+        if env_file:
+            _write_atomically(Path(env_file), lines)  # sourcing it never sees half of it
         if port_file:
             _write_atomically(Path(port_file), f"{running.port}\n")
         print(

@@ -93,6 +93,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--non-interactive", action="store_true", help="never prompt: take flags and defaults"
     )
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_handle, form=None)
     forms = p.add_subparsers(dest="form", metavar="[sso-session]", title="forms")
     s = forms.add_parser(
@@ -174,13 +177,13 @@ def _cancellable(main: Callable[[argparse.Namespace], int], args: argparse.Names
 
 def _configure(args: argparse.Namespace) -> int:
     from ssod import paths
-    from ssod.client.common import connect
+    from ssod.client.common import connect, wants_start
     from ssod.client.configure.prompt import Console
     from ssod.client.configure.steps import Steps
 
     console = Console()
     # A newcomer's first command: start a daemon if none runs (SSOD_NO_AUTOSTART=1 says not to).
-    with connect(start=True) as client:
+    with connect(start=wants_start(args)) as client:
         steps = Steps(args, console, client, paths.aws_config_file())
         answers = steps.run()
     _conclude(console, answers)

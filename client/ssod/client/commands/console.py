@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="fail (exit 4) instead of signing in when the session needs a login",
     )
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -76,7 +79,7 @@ def _main(args: argparse.Namespace) -> int:
     browsers = browser.plan_here()
     opening = browsers.available and not args.print
     wanted = {"destination": args.destination, "region": args.region, "duration": args.duration}
-    with common.connect(timeout=CONSOLE_TIMEOUT, start=True) as client:
+    with common.connect(timeout=CONSOLE_TIMEOUT, start=common.wants_start(args)) as client:
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         result = client.request(
             Op.CONSOLE,

@@ -27,7 +27,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "credential_process = ssod credentials --profile NAME"
         ),
     )
-    p.add_argument("--profile", required=True, metavar="NAME", help="the profile to serve")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="the profile to serve (default: $AWS_PROFILE, then default)",
+    )
     p.add_argument(
         "--format",
         default="process",
@@ -47,11 +51,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ssod.client.common import connect, wants_start
+    from ssod.client.common import connect, default_profile, wants_start
     from ssod.client.output.shell import credentials_text
     from ssod.wire import Op
 
     with connect(CREDENTIALS_TIMEOUT, start=wants_start(args)) as client:
-        creds = client.request(Op.CREDENTIALS, profile=args.profile)
+        creds = client.request(
+            Op.CREDENTIALS, profile=default_profile() if args.profile is None else args.profile
+        )
     print(credentials_text(creds, args.format))
     return 0

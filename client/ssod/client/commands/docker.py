@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     env.add_argument(
         "--env-file", metavar="PATH", default=None, help="write the file here (0600) instead"
     )
+    common.add_no_start_argument(env)
     env.set_defaults(handler=common.handler(_env))
 
     p.set_defaults(handler=common.usage(p))
@@ -144,7 +145,7 @@ def _daemon_note(network: str) -> str:
         with common.connect(timeout=5.0) as client:
             endpoint = client.request(Op.ENDPOINT)
     except DaemonUnavailable:
-        return "ssod: no daemon is running; once one is, it serves the network's gateway too."
+        return "No daemon is running; once one is, it serves the network's gateway too."
     if serves_containers(endpoint):
         return (
             f"The daemon serves containers on {network} at "
@@ -168,7 +169,7 @@ def _env(args: argparse.Namespace) -> int:
     from ssod.client.output import containers
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         endpoint = client.request(Op.ENDPOINT)
         status = client.request(Op.STATUS)
     profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
@@ -182,7 +183,7 @@ def _env(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     print(
-        f"ssod: scoped token {issued['id']} for profile {args.profile} expires "
+        f"Scoped token {issued['id']} for profile {args.profile} expires "
         f"{issued['expires_at']}; revoke: ssod token revoke {issued['id']}",
         file=sys.stderr,
     )

@@ -1,9 +1,36 @@
-"""``ssod emulator``: arguments only; the emulator itself lives in ``ssod.emulator`` (aiohttp)."""
+"""``ssod emulator``: arguments and help only; the emulator lives in ``ssod.emulator`` (aiohttp).
+
+The help is where users look for the ``--data`` format and the control API, so both are in its
+epilog (``ssod.emulator.data`` and ``ssod.emulator.control`` own them; a test keeps them equal).
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
+
+EPILOG = """\
+default directory (without --data):
+  user user@example.com; accounts 111111111111 (dev) and 222222222222 (prod),
+  each with the roles ReadOnly and Admin
+
+--data FILE (JSON; every user gets every account's roles):
+  {"users": ["user@example.com"],
+   "accounts": [{"id": "111111111111", "name": "dev", "email": "dev@example.com",
+                 "roles": ["ReadOnly", "Admin"]}],
+   "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"}}
+
+control API (JSON over HTTP, under the printed URL):
+  GET    /_emulator/health          {"status": "ok"}
+  GET    /_emulator/calls           {"CreateToken": 3, "CreateToken:refresh_token": 1, ...}
+  POST   /_emulator/calls/reset
+  POST   /_emulator/approve         {"user_code"?, "user"?}  -> {"approved": n}
+  POST   /_emulator/deny            {"user_code"?}           -> {"denied": n}
+  GET    /_emulator/faults          POST (a rule or a list of rules)   DELETE
+  POST   /_emulator/revoke          {"access_token"? | "refresh_token"?, "end_session"?}
+  GET    /_emulator/settings        POST {setting: value, ...} -> all settings
+  POST   /_emulator/clock           {"advance": seconds}     -> {"now": epoch}
+"""
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -13,14 +40,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="run the IAM Identity Center emulator (sso-oidc, portal, STS) for offline use",
         description=(
             "Serve an IAM Identity Center emulator (sso-oidc, the SSO portal, STS and the console "
-            "federation endpoint) over HTTP, for offline use, demos and tests. Prints the "
-            "AWS_ENDPOINT_URL_* settings to use."
+            "federation endpoint) over HTTP on loopback, for offline use, demos and tests. It "
+            "prints the AWS_ENDPOINT_URL_* lines to use (start the ssod daemon from a shell "
+            "that has them). Any https start URL and any region work; sign-ins are approved by "
+            "themselves after a second (--no-auto-approve: wait for the control API). Its state "
+            "(tokens, sessions) is in memory and ends with it."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     p.add_argument("--port-file", metavar="PATH", help="write the bound port to PATH")
-    p.add_argument("--data", metavar="FILE", help="JSON directory of users, accounts and roles")
+    p.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="write the export lines to PATH too, all at once, when it listens",
+    )
+    p.add_argument(
+        "--data", metavar="FILE", help="JSON directory of users, accounts and roles (below)"
+    )
     p.add_argument(
         "--token-lifetime",
         type=int,

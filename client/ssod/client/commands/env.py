@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ssod.client.output.env import USAGE, Served, render, served_from
+from ssod.client.output.env import SHELL_CHOICES, USAGE, Served, render, served_from, usage_line
 
 if TYPE_CHECKING:
     import argparse
@@ -29,14 +29,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description=(
             "Print the AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
             "and AWS_CONTAINER_AUTHORIZATION_TOKEN lines for a profile. Use: "
-            + "; ".join(USAGE.values())
+            + "; ".join(usage_line(name, None) for name in USAGE)
         ),
     )
     p.add_argument(
         "--profile", metavar="NAME", help="profile to serve (default: $AWS_PROFILE, then default)"
     )
     p.add_argument(
-        "--shell", default="sh", choices=tuple(USAGE), help="syntax to print (default sh)"
+        "--shell",
+        default="sh",
+        choices=SHELL_CHOICES,
+        help="syntax to print (default sh; bash and zsh are sh)",
     )
     p.add_argument(
         "--remote",

@@ -101,6 +101,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "12h, 7d (default 12h, at most 90d); it ends with the command anyway"
         ),
     )
+    from ssod.client.common import add_no_start_argument
+
+    add_no_start_argument(p)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND", help=argparse.SUPPRESS)
     p.set_defaults(handler=_run)
 
@@ -122,7 +125,7 @@ def _main(args: argparse.Namespace) -> int:
     refuse_nesting(os.environ, profile, force=bool(args.force))
     ttl = scoped.parse_ttl(args.ttl) if args.ttl is not None else None  # exit 2 before all else
     argv = command_argv(args.command, os.environ)
-    with common.connect(start=True) as client:  # as `ssod env` does (SSOD_NO_AUTOSTART=1: not)
+    with common.connect(start=common.wants_start(args)) as client:  # as `ssod env` does
         served = cmd_env.lookup(client, profile, named=bool(args.profile))
         cmd_login.ensure_signed_in(client, profile, login=not args.no_login)
         endpoint = credentials_endpoint(client, profile, served.endpoint, ttl)
@@ -134,7 +137,7 @@ def _main(args: argparse.Namespace) -> int:
         # account: name the profile instead (its SSO settings use the token cache ssod keeps).
         env["AWS_PROFILE"] = profile
         print(
-            "ssod: note: [default] has credentials of its own, which SDKs use before the "
+            "Note: [default] has credentials of its own, which SDKs use before the "
             f"endpoint: AWS_PROFILE={profile} is set so that they use {profile}'s",
             file=sys.stderr,
         )
@@ -257,7 +260,7 @@ def credentials_endpoint(
         token, why = None, err.message
     if not isinstance(token, str) or not token:
         print(
-            f"ssod: note: the daemon gave no token for this command alone ({why}); it gets "
+            f"Note: the daemon gave no token for this command alone ({why}); it gets "
             "the main token, which serves every profile",
             file=sys.stderr,
         )

@@ -88,8 +88,8 @@ def run_login(
 
     browsers = browser.plan_here()
     automatic = not (use_device_code or no_browser or browsers.available)
-    if automatic:
-        say(f"No browser can open here: {browsers.reason}. Using the device code flow.")
+    # Said once the daemon has started the flow: not before "no such profile".
+    note = f"No browser can open here: {browsers.reason}. Using the device code flow."
     try:
         return _follow(
             client,
@@ -98,6 +98,7 @@ def run_login(
             browsers,
             bool(use_device_code or automatic),
             sys.stdout if done_to is None else done_to,
+            note if automatic else None,
         )
     except KeyboardInterrupt:
         _cancel(client, target)
@@ -112,6 +113,7 @@ def _follow(
     browsers: BrowserPlan,
     use_device_code: bool,
     done_to: TextIO,
+    note: str | None = None,
 ) -> int:
     from ssod.client import browser
     from ssod.client.output import render
@@ -125,6 +127,9 @@ def _follow(
         **target.args(),
     )
     for reply in stream:
+        if note is not None:
+            say(note)
+            note = None
         event = dict(reply.result or {})
         if not reply.more:
             print(render.login_done_text(event), file=done_to, flush=True)
@@ -168,7 +173,7 @@ def ensure_signed_in(client: IpcClient, profile: str, *, login: bool) -> None:
     except LoginRequired:
         if not login:
             raise
-        print(f"ssod: the session of profile {profile} needs a login: signing in.", file=sys.stderr)
+        print(f"The session of profile {profile} needs a login: signing in.", file=sys.stderr)
     code = run_login(client, Target(profile=profile), done_to=sys.stderr)
     if code != 0:
         raise SystemExit(code)

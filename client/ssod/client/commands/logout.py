@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ssod.client.common import add_target_arguments
+from ssod.client.common import add_no_start_argument, add_target_arguments
 
 #: The daemon calls the portal's Logout for each session.
 LOGOUT_TIMEOUT = 30.0
@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     add_target_arguments(p, allow_all=True)
+    add_no_start_argument(p)
     p.set_defaults(handler=_run)
 
 
@@ -42,7 +43,7 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect(LOGOUT_TIMEOUT) as client:
+    with common.connect(LOGOUT_TIMEOUT, start=common.wants_start(args)) as client:
         if args.all:
             result = client.request(Op.LOGOUT, all=True)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ssod.client.common import add_target_arguments
+from ssod.client.common import add_json_arguments, add_no_start_argument, add_target_arguments
 from ssod.client.configure import roles_profiles
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     add_target_arguments(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    add_json_arguments(p)
+    add_no_start_argument(p)
     roles_profiles.add_arguments(p)
     p.set_defaults(handler=_run)
 
@@ -56,7 +57,7 @@ def _main(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect(ROLES_TIMEOUT) as client:
+    with common.connect(ROLES_TIMEOUT, start=common.wants_start(args)) as client:
         target = common.resolve_target(client, common.target_from_args(args))
         roles = fetch_roles(client, target)
         if args.write_profiles:

@@ -111,6 +111,8 @@ def _uninstall(args: argparse.Namespace) -> int:
     steps = backend.uninstall_plan(runner)
     if not steps:
         print(f"ssod is not installed as a {backend.name} service (no {backend.path})")
+        if not args.dry_run:
+            _stop_on_demand()
         return 0
     if args.dry_run:
         sys.stdout.write(servicectl.describe(steps))
@@ -119,7 +121,18 @@ def _uninstall(args: argparse.Namespace) -> int:
         raise SsodError(f"{why}; to remove the service by hand: rm {backend.path}")
     servicectl.apply(steps, runner, sys.stdout)
     print(f"ssod is no longer a {backend.name} service.")
+    _stop_on_demand()
     return 0
+
+
+def _stop_on_demand() -> None:
+    """Stop a daemon started on demand too: with the service gone, none should stay behind."""
+    from ssod.client.service import stopper
+
+    found = stopper.running()
+    if found is not None and found[0].started_by == "autostart":
+        stopper.stop(*found)
+        print(f"Stopped the ssod daemon started on demand (pid {found[0].pid}).")
 
 
 def _status(args: argparse.Namespace) -> int:

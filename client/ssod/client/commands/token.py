@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "tokens are not affected."
         ),
     )
+    common.add_no_start_argument(rotate)
     rotate.set_defaults(handler=common.handler(_rotate))
 
     issue = actions.add_parser(
@@ -55,9 +56,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     issue.add_argument("--profile", metavar="NAME", required=True, help="the one profile it serves")
     add_ttl_argument(issue)
     add_name_argument(issue)
-    issue.add_argument(
-        "--json", action="store_true", help="print id, name, profile, times and the token as JSON"
-    )
+    common.add_json_arguments(issue, "print id, name, profile, times and the token as JSON")
+    common.add_no_start_argument(issue)
     issue.set_defaults(handler=common.handler(_issue))
 
     revoke = actions.add_parser(
@@ -69,12 +69,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     which.add_argument("key", nargs="?", metavar="ID_OR_NAME", help="a token's id or name")
     which.add_argument("--profile", metavar="NAME", help="every scoped token of this profile")
     which.add_argument("--all", action="store_true", help="every scoped token")
+    common.add_no_start_argument(revoke)
     revoke.set_defaults(handler=common.handler(_revoke))
 
     listing = actions.add_parser(
         "list", help="the live scoped tokens", description="List the live scoped tokens."
     )
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_json_arguments(listing)
+    common.add_no_start_argument(listing)
     listing.set_defaults(handler=common.handler(_list))
 
     p.set_defaults(handler=common.usage(p))
@@ -97,7 +99,9 @@ def add_name_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def issue_token(profile: str, ttl: str | None, name: str | None) -> IssueTokenReply:
+def issue_token(
+    profile: str, ttl: str | None, name: str | None, *, start: bool = True
+) -> IssueTokenReply:
     """Ask the daemon for a scoped token; ``--ttl`` is checked here first (exit 2 if bad)."""
     from ssod import scoped
     from ssod.client import common
@@ -109,7 +113,7 @@ def issue_token(profile: str, ttl: str | None, name: str | None) -> IssueTokenRe
     if name:
         scoped.check_name(name)
         args["name"] = name
-    with common.connect() as client:
+    with common.connect(start=start) as client:
         return client.request(Op.ISSUE_TOKEN, **args)
 
 
@@ -118,7 +122,7 @@ def _rotate(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         endpoint = client.request(Op.ROTATE_TOKEN)
     print(render.rotated_text(endpoint))
     return 0
@@ -130,7 +134,7 @@ def _issue(args: argparse.Namespace) -> int:
 
     from ssod.client.output import render
 
-    issued = issue_token(args.profile, args.ttl, args.name)
+    issued = issue_token(args.profile, args.ttl, args.name, start=common.wants_start(args))
     if args.json:
         print(json.dumps(issued, indent=2))
     else:
@@ -151,7 +155,7 @@ def _revoke(args: argparse.Namespace) -> int:
         which = {"profile": args.profile}
     else:
         which = {"id": args.key}
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.REVOKE_TOKEN, **which)
     text = render.revoked_text(result)
     if not result["revoked"] and args.key:
@@ -169,7 +173,7 @@ def _list(args: argparse.Namespace) -> int:
     from ssod.client.output import render
     from ssod.wire import Op
 
-    with common.connect() as client:
+    with common.connect(start=common.wants_start(args)) as client:
         result = client.request(Op.LIST_TOKENS)
     tokens = [{k: t.get(k) for k in render.TOKEN_KEYS} for t in result["tokens"]]
     if args.json:

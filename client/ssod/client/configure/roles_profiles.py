@@ -39,6 +39,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="names of new profiles; placeholders {account_id}, {account_name}, {role}, "
         f"{{session}} (default {DEFAULT_TEMPLATE})",
     )
+    parser.add_argument(
+        "--region",
+        metavar="REGION",
+        type=_region,
+        help="the client region of the new profiles (their `region`; default: none)",
+    )
+
+
+def _region(value: str) -> str:
+    from ssod.client.configure.regions import check_region
+
+    problem = check_region(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def _template(value: str) -> str:
@@ -56,14 +71,18 @@ class NewProfile(NamedTuple):
     account_name: str
     role: str
     session: str
+    region: str | None = None
 
     def values(self) -> dict[str, str]:
         """The section's keys, in the order ``aws configure sso`` writes them."""
-        return {
+        values = {
             "sso_session": self.session,
             "sso_account_id": self.account_id,
             "sso_role_name": self.role,
         }
+        if self.region:
+            values["region"] = self.region
+        return values
 
 
 def check_template(template: str) -> str | None:
@@ -87,9 +106,13 @@ def sanitize(name: str) -> str:
 
 
 def plan(
-    listing: Mapping[str, Any], view: ConfigView, taken: Iterable[str], template: str
+    listing: Mapping[str, Any],
+    view: ConfigView,
+    taken: Iterable[str],
+    template: str,
+    region: str | None = None,
 ) -> list[NewProfile]:
-    """The profiles to add for the session's accounts and roles (sorted by account name)."""
+    """The profiles to add for the session's accounts and roles (in the menus' order)."""
     session = str(listing.get("session"))
     have = {
         (p.get("sso_account_id"), p.get("sso_role_name"))
@@ -97,12 +120,13 @@ def plan(
         if p.get("sso_session") == session
     }
     used = set(view.profiles) | set(taken) | {"default"}
-    accounts = [a for a in listing.get("accounts") or [] if isinstance(a, dict)]
-    accounts.sort(key=lambda a: (str(a.get("account_name") or "").casefold(), a["account_id"]))
+    from ssod.client.output import order
+
+    accounts = order.accounts(a for a in listing.get("accounts") or [] if isinstance(a, dict))
     added = []
     for account in accounts:
         account_id, account_name = str(account["account_id"]), str(account.get("account_name"))
-        for role in sorted(str(r) for r in account.get("roles") or []):
+        for role in order.roles(str(r) for r in account.get("roles") or []):
             if (account_id, role) in have:
                 continue
             fields = {"account_id": account_id, "account_name": account_name}
@@ -113,7 +137,7 @@ def plan(
                 n += 1
                 name = f"{base}-{n}"
             used.add(name)
-            added.append(NewProfile(name, account_id, account_name, role, session))
+            added.append(NewProfile(name, account_id, account_name, role, session, region))
     return added
 
 
@@ -143,7 +167,7 @@ def run(client: IpcClient, listing: Mapping[str, Any], args: argparse.Namespace)
     credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
     creds_path = os.path.expanduser(os.path.expandvars(credentials))
     taken = configview.credential_profiles(configwriter.load(Path(creds_path)))
-    added = plan(listing, view, taken, args.profile_template)
+    added = plan(listing, view, taken, args.profile_template, getattr(args, "region", None))
     if added:
         updates = [configwriter.Update(configwriter.profile(p.name), p.values()) for p in added]
         configwriter.save(path, configwriter.apply(text, updates))

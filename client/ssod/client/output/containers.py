@@ -72,9 +72,9 @@ def usage_text(engine: str, network: str, env_file: str | None, profile: str) ->
     compose_file = env_file or "ssod-" + profile + ".env"
     return "\n".join(
         [
-            f"ssod: run containers on the {network} network with this env file:",
+            f"Run containers on the {network} network with this env file:",
             f"  {engine} run --network {network} --env-file {source} IMAGE ...",
-            f"ssod: docker compose (write the file with --env-file {compose_file} first):",
+            f"Docker compose (write the file with --env-file {compose_file} first):",
             "  services:",
             "    app:",
             f"      env_file: {compose_file}",

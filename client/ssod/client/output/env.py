@@ -12,12 +12,27 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
-#: How to use the output in each shell; also the choices of ``--shell``.
+#: How to use the output in each shell (``{args}``: ``--profile NAME`` when one was given).
 USAGE = {
-    "sh": 'eval "$(ssod env)"',
-    "fish": "ssod env --shell fish | source",
-    "powershell": "ssod env --shell powershell | Invoke-Expression",
+    "sh": 'eval "$(ssod env{args})"',
+    "fish": "ssod env{args} --shell fish | source",
+    "powershell": "ssod env{args} --shell powershell | Invoke-Expression",
 }
+#: Shells that take sh's syntax (``--shell bash`` and ``--shell zsh`` print what ``sh`` does).
+AS_SH = ("bash", "zsh")
+#: The choices of ``--shell``.
+SHELL_CHOICES = (*USAGE, *AS_SH)
+
+
+def usage_line(shell_name: str, profile: str | None) -> str:
+    """How to use ``ssod env`` in this shell, keeping ``--profile`` when one was given."""
+    from ssod.client.output.shell import quote
+
+    syntax = "sh" if shell_name in AS_SH else shell_name
+    plain = profile is not None and profile.replace("-", "").replace("_", "").isalnum()
+    word = profile if plain else quote(profile or "", "sh")
+    args = f" --profile {word}" if profile else ""
+    return USAGE.get(syntax, USAGE["sh"]).format(args=args)
 
 
 def render(
@@ -39,10 +54,10 @@ def render(
     profile = profile_arg or common.default_profile(environ)
     served = served_from(endpoint, status, profile, named=bool(profile_arg))
     notes = precedence_notes(environ, served.names)
-    lines = [f"Use: {USAGE[shell_name]}", *notes]
+    lines = [f"Use: {usage_line(shell_name, profile_arg)}", *notes]
     out = shell.env_text(served.endpoint, profile, shell_name, lines, region=served.region)
     # eval swallows stdout: say it where the person can see it
-    errs = [f"ssod: note: {note}" for note in notes] if notes and not stdout_tty else []
+    errs = [f"Note: {note}" for note in notes] if notes and not stdout_tty else []
     return out, errs
 
 
@@ -64,6 +79,8 @@ def served_from(
 
     profiles = {str(p.get("name")): p for p in common.dicts(status.get("profiles"))}
     if profile not in profiles:
+        if (broken := common.config_error(status)) is not None:
+            raise broken
         daemon = status.get("daemon")
         where = daemon.get("config_file") if isinstance(daemon, dict) else None
         how = "" if named else "; name one with --profile NAME"

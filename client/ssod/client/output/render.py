@@ -9,7 +9,9 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
               ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
-              scoped-token file could not be read), token_store (shared|keyring|memory),
+              scoped-token file could not be read), tokens_unsaved (why a revocation is not
+              in that file yet), endpoints (the AWS_ENDPOINT_URL* variables the daemon was
+              started with: {NAME: URL}), token_store (shared|keyring|memory),
               token_store_where, token_store_error (e.g. the keyring is locked)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
@@ -26,6 +28,7 @@ account_name, email, roles: [name, ...]]``.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +50,8 @@ DAEMON_KEYS = (
     "imds_url",
     "imds_profile",
     "tokens_error",
+    "tokens_unsaved",
+    "endpoints",
     "token_store",
     "token_store_where",
     "token_store_error",
@@ -137,9 +142,28 @@ def paint(text: str, colour: str | None, enabled: bool) -> str:
     return f"\033[{_COLORS[colour]}m{text}\033[0m"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, color: bool = False) -> str:
-    """Left-aligned columns two spaces apart; colour is applied after padding."""
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    color: bool = False,
+    width: int | None = None,
+    drop: Sequence[str] = (),
+) -> str:
+    """Left-aligned columns two spaces apart; colour is applied after padding.
+
+    With ``width``, the columns named in ``drop`` are left out, in that order, until every
+    line fits (or none is left to drop).
+    """
     body = [list(r) for r in rows]
+    keep = list(range(len(headers)))
+    for name in drop:
+        if width is None or _table_width(headers, body, keep) <= width:
+            break
+        if name in headers:
+            keep.remove(list(headers).index(name))
+    headers = [headers[i] for i in keep]
+    body = [[r[i] for i in keep] for r in body]
     plain = [list(headers)] + [[c if isinstance(c, str) else c[0] for c in r] for r in body]
     tints: list[list[str | None]] = [["bold"] * len(headers)]
     tints += [[None if isinstance(c, str) else c[1] for c in r] for r in body]
@@ -152,6 +176,33 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, color: bool
             out.append(paint(padded, colours[i], color))
         lines.append("  ".join(out).rstrip())
     return "\n".join(lines)
+
+
+def _table_width(headers: Sequence[str], body: list[list[Cell]], keep: list[int]) -> int:
+    texts = [list(headers)] + [[c if isinstance(c, str) else c[0] for c in r] for r in body]
+    return sum(max(len(r[i]) for r in texts) for i in keep) + 2 * (len(keep) - 1)
+
+
+def wrap(line: str, width: int | None, indent: int = 4) -> list[str]:
+    """``line`` wrapped to ``width`` (continuations indented); as it is without a width."""
+    if width is None or len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    return textwrap.wrap(
+        line[lead:],
+        width,
+        initial_indent=" " * lead,
+        subsequent_indent=" " * (lead + indent),
+        break_on_hyphens=False,
+    )
+
+
+def terminal_width(environ: Mapping[str, str], tty_columns: int | None) -> int:
+    """The width to fit: ``COLUMNS``, else the terminal's, else 80."""
+    text = environ.get("COLUMNS", "")
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return int(text)
+    return tty_columns or 80
 
 
 # -- status ------------------------------------------------------------------------------------
@@ -191,58 +242,105 @@ def status_json(status: Mapping[str, Any]) -> str:
     return json.dumps(status_data(status), indent=2)
 
 
-def status_text(status: Mapping[str, Any], now: datetime, *, color: bool = False) -> str:
-    """``ssod status`` for a terminal: the daemon, then sessions, profiles and problems."""
+def status_text(
+    status: Mapping[str, Any], now: datetime, *, color: bool = False, width: int | None = None
+) -> str:
+    """``ssod status`` for a terminal: the daemon, then sessions, profiles and problems.
+
+    With ``width``, no line is wider: tables drop their least useful columns first, and long
+    lines wrap.
+    """
     data = status_data(status)
     d = data["daemon"]
+    out: list[str] = []
+
+    def add(line: str, colour: str | None = None, indent: int = 4) -> None:
+        out.extend(paint(part, colour, color) for part in wrap(line, width, indent))
+
+    def field(label: str, value: str, colour: str | None = None) -> None:
+        """``  label         value``, the value wrapped under itself."""
+        prefix = f"  {label:<14}"
+        room = None if width is None else max(width - len(prefix), 20)
+        parts = wrap(value, room, 0)
+        for i, part in enumerate(parts):
+            out.append(paint((prefix if i == 0 else " " * len(prefix)) + part, colour, color))
+
     uptime = d["uptime_seconds"]
     up = f", up {duration(uptime)}" if isinstance(uptime, int | float) else ""
     loaded = relative(d["config_loaded_at"], now)
     how = _STARTED_BY.get(str(d["started_by"]), "")
     urls = d["ecs_urls"] if isinstance(d["ecs_urls"], list) and d["ecs_urls"] else [d["ecs_url"]]
-    out = [
-        paint(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}{how}", "bold", color),
-        f"  ECS endpoint  {', '.join(str(u) for u in urls if u) or '-'}",
-    ]
+    add(f"ssod {d['version'] or '?'} (pid {d['pid'] or '?'}){up}{how}", "bold", indent=2)
+    field("ECS endpoint", ", ".join(str(u) for u in urls if u) or "-")
     if isinstance(d["ecs_waiting"], list) and d["ecs_waiting"]:
         waiting = ", ".join(str(w) for w in d["ecs_waiting"])
-        out.append(f"                also {waiting} once it exists here (`ssod docker setup`)")
+        field("", f"also {waiting} once it exists here (`ssod docker setup`)")
     if d["imds_url"]:
-        out.append(f"  IMDS endpoint {d['imds_url']} (profile {d['imds_profile']})")
-    out += [
-        f"  config        {d['config_file'] or '-'}"
-        + (f", loaded {loaded}" if loaded != "-" else ""),
-    ]
+        field("IMDS endpoint", f"{d['imds_url']} (profile {d['imds_profile']})")
+    if isinstance(d["endpoints"], dict):
+        for name, url in d["endpoints"].items():
+            field("AWS endpoint", f"{url} ({name})")
+    field("config", f"{d['config_file'] or '-'}" + (f", loaded {loaded}" if loaded != "-" else ""))
     if d["token_store"]:
         where = f" ({d['token_store_where']})" if d["token_store_where"] else ""
-        out.append(f"  token store   {d['token_store']}{where}")
-    if d["token_store_error"]:
-        out.append(paint(f"  keyring       {d['token_store_error']}", "red", color))
-    if d["config_error"]:
-        out.append(paint(f"  config error  {d['config_error']}", "red", color))
-    if d["ecs_token_error"]:
-        out.append(paint(f"  ECS token     {d['ecs_token_error']}", "red", color))
-    if d["tokens_error"]:
-        out.append(paint(f"  tokens error  {d['tokens_error']}", "red", color))
+        field("token store", f"{d['token_store']}{where}")
+    for label, problem in _daemon_problems(d):
+        field(label, problem, "red")
     out.append("")
-    out.extend(_sessions_text(data["sessions"], now, color))
+    out.extend(_sessions_text(data["sessions"], now, color, width, bool(d["config_error"])))
     out.append("")
-    out.extend(_profiles_text(data["profiles"], now, color))
+    out.extend(_profiles_text(data["profiles"], data["sessions"], now, color, width))
     if data["tokens"]:
         out.append("")
         shown = data["tokens"][-STATUS_TOKENS:]
-        out.append(tokens_text(shown, now, color=color))
+        out.append(tokens_text(shown, now, color=color, width=width))
         if len(data["tokens"]) > len(shown):
             more = len(data["tokens"]) - len(shown)
-            out.append(f"  ... and {more} older (`ssod token list` shows them all)")
+            add(f"  ... and {more} older (`ssod token list` shows them all)")
     if data["problems"]:
         out.append("")
         out.append(paint("Problems in the config file:", "bold", color))
-        out.extend(paint(f"  ! {p}", "yellow", color) for p in data["problems"])
+        for problem in data["problems"]:
+            add(f"  ! {problem}", "yellow")
     return "\n".join(out)
 
 
-def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -> list[str]:
+#: How a session that cannot give out tokens is said, everywhere (status, credentials, exec).
+LOGIN_NEEDED = "needs a login"
+
+
+def login_needed_text(session: Mapping[str, Any]) -> str:
+    """The one wording of "this session needs a login", as the daemon's error says it."""
+    kind = "sso-session" if session.get("kind") == "sso-session" else "SSO start URL"
+    why = session.get("last_error") or "not logged in"
+    return (
+        f"{kind} {session.get('name')} {LOGIN_NEEDED} ({why}): run `{session.get('login_command')}`"
+    )
+
+
+def _daemon_problems(d: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The daemon's own errors, each under its label (shown in red)."""
+    found = [
+        ("keyring", d["token_store_error"]),
+        ("config error", d["config_error"]),
+        ("ECS token", d["ecs_token_error"]),
+        ("tokens error", d["tokens_error"]),
+    ]
+    if d["tokens_unsaved"]:
+        found.append(("tokens", f"revocation not saved yet ({d['tokens_unsaved']}); retrying"))
+    return [(label, str(problem)) for label, problem in found if problem]
+
+
+def _sessions_text(
+    sessions: list[dict[str, Any]],
+    now: datetime,
+    color: bool,
+    width: int | None = None,
+    broken: bool = False,
+) -> list[str]:
+    if not sessions and broken:
+        # `ssod configure` would write into the file that does not parse.
+        return ["No SSO sessions are loaded: fix the config error above."]
     if not sessions:
         return ["No SSO sessions are configured: run `ssod configure` or `aws configure sso`."]
     rows: list[list[Cell]] = []
@@ -250,18 +348,21 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
     for s in sessions:
         state = str(s["state"] or "?")
         ready = state == "ready"
-        if not ready:
+        # Expired but refreshable: AWS did not answer, and the daemon is retrying by itself.
+        retrying = state == "expired" and bool(s["refreshable"]) and bool(s["next_refresh"])
+        if retrying:
+            refresh = relative(s["next_refresh"], now)
+        elif not ready:
             refresh = "-"
         elif s["refreshable"]:
-            refresh = relative(s["next_refresh"], now)
-            if s.get("next_refresh_reason"):
-                refresh += f" ({s['next_refresh_reason']})"
+            refresh = relative(s["next_refresh"], now)  # the why: next_refresh_reason in --json
         else:
             refresh = "cannot refresh"
+        shown = LOGIN_NEEDED if state == "login_required" else state.replace("_", " ")
         rows.append(
             [
                 str(s["name"]),
-                (state.replace("_", " "), _STATE_COLORS.get(state, "")),
+                (shown, _STATE_COLORS.get(state, "")),
                 relative(s["token_expires_at"], now),
                 refresh,
                 relative(s["last_refresh"], now),
@@ -269,52 +370,72 @@ def _sessions_text(sessions: list[dict[str, Any]], now: datetime, color: bool) -
                 str(s["start_url"] or "-"),
             ]
         )
-        if not ready:
+        if retrying:
             why = f" ({s['last_error']})" if s["last_error"] else ""
-            notes.append(f"  {s['name']} needs a login{why}: run `{s['login_command']}`")
+            when = relative(s["next_refresh"], now)
+            notes.append(f"  {s['name']}: AWS unavailable{why}, retrying {when}")
+        elif not ready:
+            notes.append(f"  {login_needed_text(s)}")
         elif s["last_error"]:
             notes.append(f"  {s['name']}: {s['last_error']} (will retry)")
     headers = ("SESSION", "STATE", "TOKEN EXPIRES", "NEXT REFRESH", "LAST REFRESH", "REGION")
-    lines = [table((*headers, "START URL"), rows, color=color)]
-    lines.extend(paint(n, "yellow", color) for n in notes)
+    drop = ("START URL", "LAST REFRESH", "REGION", "TOKEN EXPIRES")
+    lines = [table((*headers, "START URL"), rows, color=color, width=width, drop=drop)]
+    for note in notes:
+        lines.extend(paint(part, "yellow", color) for part in wrap(note, width))
     return lines
 
 
-def _profiles_text(profiles: list[dict[str, Any]], now: datetime, color: bool) -> list[str]:
+def _profiles_text(
+    profiles: list[dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    now: datetime,
+    color: bool,
+    width: int | None = None,
+) -> list[str]:
     if not profiles:
         return ["No SSO profiles are configured."]
+    waiting = {str(s["name"]) for s in sessions if s["state"] and s["state"] != "ready"}
     rows: list[list[Cell]] = []
     notes: list[str] = []
     for p in profiles:
         role = p["role_name"]
         if not role and isinstance(p["role_arn"], str):
             role = p["role_arn"].rsplit("/", 1)[-1] + " (assumed)"
-        expires = parse_time(p["credentials_expire_at"])
-        if p["served"] and expires is not None:
-            creds: Cell = (f"expire {relative(expires, now)}", "green")
-        elif expires is not None:
-            creds = ("expired", "")
-        else:
-            creds = "not fetched yet"
         rows.append(
             [
                 str(p["name"]),
                 str(p["session"] or "-"),
                 str(p["account_id"] or "-"),
                 str(role or "-"),
-                creds,
+                _credentials_cell(p, now),
                 relative(p["last_used"], now),
             ]
         )
-        if p["last_error"]:
+        # A profile of a session that needs a login fails for that reason, said above.
+        if p["last_error"] and str(p["session"]) not in waiting:
             notes.append(f"  {p['name']}: {p['last_error']}")
     headers = ("PROFILE", "SESSION", "ACCOUNT", "ROLE", "CREDENTIALS", "LAST USED")
-    lines = [table(headers, rows, color=color)]
-    lines.extend(paint(n, "yellow", color) for n in notes)
+    drop = ("SESSION", "LAST USED", "ACCOUNT")
+    lines = [table(headers, rows, color=color, width=width, drop=drop)]
+    for note in notes:
+        lines.extend(paint(part, "yellow", color) for part in wrap(note, width))
     return lines
 
 
-def tokens_text(tokens: list[dict[str, Any]], now: datetime, *, color: bool = False) -> str:
+def _credentials_cell(profile: Mapping[str, Any], now: datetime) -> Cell:
+    """What the daemon holds for a profile, never "not fetched yet" beside a recent use."""
+    expires = parse_time(profile["credentials_expire_at"])
+    if profile["served"] and expires is not None:
+        return (f"expire {relative(expires, now)}", "green")
+    if expires is not None:
+        return "expired"
+    return "none held" if profile["last_used"] else "not fetched yet"
+
+
+def tokens_text(
+    tokens: list[dict[str, Any]], now: datetime, *, color: bool = False, width: int | None = None
+) -> str:
     """The live scoped tokens as a table (ids and profiles; a token itself is never shown)."""
     if not tokens:
         return "No scoped tokens are live (`ssod token issue --profile NAME` makes one)."
@@ -330,14 +451,14 @@ def tokens_text(tokens: list[dict[str, Any]], now: datetime, *, color: bool = Fa
         for t in tokens
     ]
     headers = ("SCOPED TOKEN", "NAME", "PROFILE", "CREATED", "EXPIRES", "PID")
-    return table(headers, rows, color=color)
+    return table(headers, rows, color=color, width=width, drop=("CREATED", "PID"))
 
 
 def issued_text(issued: Mapping[str, Any], now: datetime) -> str:
     """What ``ssod token issue`` says on stderr beside the token it prints (never the token)."""
     name = f" ({issued.get('name')})" if issued.get("name") else ""
     return (
-        f"ssod: scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
+        f"Scoped token {issued.get('id')}{name} serves profile {issued.get('profile')} "
         f"only, until {issued.get('expires_at')} ({relative(issued.get('expires_at'), now)}); "
         f"revoke it with `ssod token revoke {issued.get('id')}`"
     )
@@ -359,11 +480,14 @@ def revoked_text(result: Mapping[str, Any]) -> str:
 
 
 def roles_data(roles: Mapping[str, Any]) -> dict[str, Any]:
-    """The roles reply reduced to its documented keys."""
+    """The roles reply reduced to its documented keys, in the wizard's menu order."""
+    from ssod.client.output import order  # the AWS CLI's keys (aws/aws-cli#10149)
+
     out = _project(roles, ("session", "start_url", "region"))
-    out["accounts"] = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
-    for account in out["accounts"]:
-        account["roles"] = [str(r) for r in account["roles"] or []]
+    accounts = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
+    for account in accounts:
+        account["roles"] = order.roles(str(r) for r in account["roles"] or [])
+    out["accounts"] = order.accounts(accounts)
     return out
 
 
@@ -382,7 +506,7 @@ def roles_text(
         key = (str(p.get("account_id")), str(p.get("role_name")))
         configured.setdefault(key, []).append(str(p.get("name")))
     rows: list[list[Cell]] = []
-    for a in sorted(data["accounts"], key=lambda a: (str(a["account_name"]), str(a["account_id"]))):
+    for a in data["accounts"]:
         for role in a["roles"] or ["(no roles)"]:
             names = configured.get((str(a["account_id"]), role), [])
             rows.append(

@@ -9,20 +9,33 @@ are translated here, once: into ``ssod.errors`` classes, or into ``OidcProblem``
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from ssod.daemon.aws.credentials import RoleCredentials
-from ssod.errors import AwsUnavailable, RoleAccessDenied
+from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
+
+log = logging.getLogger("ssod.aws")
 
 #: Two attempts in all (botocore's ``max_attempts`` would count retries only); the broker adds
 #: its own backoff on top, and the ECS endpoint never waits on either beyond one second.
@@ -40,6 +53,15 @@ class OidcProblem(Exception):
 
 class TokenRejected(Exception):
     """The SSO portal refused the access token (401), even if its expiresAt lies ahead."""
+
+
+class PortalThrottled(Exception):
+    """The SSO portal throttled a listing call (TooManyRequestsException), botocore's retry
+    too; the lister pauses and asks again (``engine.listing``). ``message`` says which call."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,17 @@ class Account:
     account_id: str
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class EksCluster:
+    """What ``aws eks update-kubeconfig`` takes from DescribeCluster."""
+
+    name: str
+    arn: str
+    endpoint: str
+    certificate_authority: str
+    status: str
 
 
 class AwsApi(Protocol):
@@ -124,6 +157,10 @@ class AwsApi(Protocol):
         external_id: str | None = None,
     ) -> RoleCredentials: ...
 
+    async def describe_cluster(
+        self, source: RoleCredentials, region: str, name: str
+    ) -> EksCluster: ...
+
     def oidc_endpoint(self, region: str) -> str: ...
 
     async def has_oidc_endpoint(self, region: str) -> bool: ...
@@ -155,12 +192,40 @@ _OIDC_KINDS = {
 }
 
 
+#: Throttling error codes of the portal (botocore's retry handler's list, the ones it sends).
+_THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+
+
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
+    """What went wrong in plain words: AWS's answer, or why none came (never a class name)."""
     if isinstance(err, ClientError):
         detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
     else:
-        detail = type(err).__name__
-    return AwsUnavailable(f"AWS {operation} failed: {detail}; ssod will retry")
+        detail = transport_failure(err)
+    return AwsUnavailable(f"AWS {operation} failed: {detail}")
+
+
+#: Why no answer came, by the transport error's class; first match wins (subclasses first).
+_TRANSPORT_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (SSLError, "the TLS connection to {host} failed (is AWS_CA_BUNDLE right?)"),
+    (ProxyConnectionError, "cannot connect to the proxy for {host}"),
+    (ConnectTimeoutError, "{host} did not accept a connection in time"),
+    (EndpointConnectionError, "cannot connect to {host}"),
+    (ReadTimeoutError, "{host} did not answer in time"),
+    (ConnectionClosedError, "{host} closed the connection without answering"),
+)
+
+
+def transport_failure(err: Exception) -> str:
+    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed."""
+    kwargs = getattr(err, "kwargs", None)
+    url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
+    host = (urlsplit(url).netloc or url) if isinstance(url, str) and url else "the endpoint"
+    for kind, words in _TRANSPORT_FAILURES:
+        if isinstance(err, kind):
+            return words.format(host=host)
+    log.warning("event=aws_client_error kind=%s", type(err).__name__)
+    return f"no answer from {host} (the daemon's log names the error)"
 
 
 class BotocoreAws:
@@ -284,7 +349,9 @@ class BotocoreAws:
         except BotoCoreError as err:
             raise _unavailable(method, err) from None
 
-    async def _portal_call(self, region: str, method: str, params: dict[str, Any]) -> Any:
+    async def _portal_call(
+        self, region: str, method: str, params: dict[str, Any], *, paced: bool = False
+    ) -> Any:
         try:
             client = await self._client("sso", region)
             return await getattr(client, method)(**params)
@@ -292,6 +359,8 @@ class BotocoreAws:
             code = _error_code(err)
             if code == "UnauthorizedException":
                 raise TokenRejected(method) from None
+            if paced and code in _THROTTLING:
+                raise PortalThrottled(_unavailable(method, err).message) from None
             if code in {"ForbiddenException", "ResourceNotFoundException"}:
                 raise RoleAccessDenied(
                     f"IAM Identity Center refused {method}: {code}; check the account and role"
@@ -319,11 +388,11 @@ class BotocoreAws:
         )
 
     async def list_accounts(self, region: str, access_token: str) -> list[Account]:
-        """ListAccounts, all pages."""
+        """ListAccounts, all pages; PortalThrottled when throttled."""
         accounts: list[Account] = []
         params: dict[str, Any] = {"accessToken": access_token}
         while True:
-            reply = await self._portal_call(region, "list_accounts", params)
+            reply = await self._portal_call(region, "list_accounts", params, paced=True)
             accounts.extend(
                 Account(
                     account_id=a["accountId"],
@@ -339,11 +408,11 @@ class BotocoreAws:
     async def list_account_roles(
         self, region: str, access_token: str, account_id: str
     ) -> list[str]:
-        """ListAccountRoles, all pages: the role names."""
+        """ListAccountRoles, all pages: the role names; PortalThrottled when throttled."""
         roles: list[str] = []
         params: dict[str, Any] = {"accessToken": access_token, "accountId": account_id}
         while True:
-            reply = await self._portal_call(region, "list_account_roles", params)
+            reply = await self._portal_call(region, "list_account_roles", params, paced=True)
             roles.extend(r["roleName"] for r in reply.get("roleList", []))
             if not reply.get("nextToken"):
                 return roles
@@ -397,6 +466,37 @@ class BotocoreAws:
             expiration=expiration.astimezone(UTC),
             account_id=role_arn.split(":")[4] if role_arn.count(":") >= 5 else source.account_id,
             role_arn=reply.get("AssumedRoleUser", {}).get("Arn") or role_arn,
+        )
+
+    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
+        """EKS DescribeCluster with ``source`` credentials (``AWS_ENDPOINT_URL_EKS`` honoured)."""
+        creator = self._session.create_client(
+            "eks",
+            region_name=region,
+            config=self._signed_config,
+            aws_access_key_id=source.access_key_id,
+            aws_secret_access_key=source.secret_access_key,
+            aws_session_token=source.session_token,
+        )
+        try:
+            async with creator as eks:
+                reply = await eks.describe_cluster(name=name)
+        except ClientError as err:
+            code = _error_code(err)
+            if code == "ResourceNotFoundException":
+                raise AwsError(f"EKS has no cluster named {name!r} in {region}") from None
+            if code in {"AccessDeniedException", "AccessDenied"}:
+                raise RoleAccessDenied(f"EKS refused DescribeCluster for {name!r}") from None
+            raise _unavailable("DescribeCluster", err) from None
+        except BotoCoreError as err:
+            raise _unavailable("DescribeCluster", err) from None
+        cluster = reply["cluster"]
+        return EksCluster(
+            name=str(cluster.get("name", name)),
+            arn=str(cluster.get("arn", "")),
+            endpoint=str(cluster.get("endpoint", "")),
+            certificate_authority=str(cluster.get("certificateAuthority", {}).get("data", "")),
+            status=str(cluster.get("status", "")),
         )
 
     async def close(self) -> None:

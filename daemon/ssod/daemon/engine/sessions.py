@@ -82,6 +82,9 @@ class SessionState:
     refresh_why: str | None = None
     last_error: str | None = None
     cache_error: str | None = None  # why the token file could not be read, until it can be
+    #: Why our token could not be written to the cache file (other tools read an older one
+    #: meanwhile), until a write succeeds.
+    write_error: str | None = None
     #: Why the session's secrets cannot be reached in the token store ("the keyring is locked").
     secrets_error: str | None = None
     failures: int = 0
@@ -192,7 +195,7 @@ class SessionKeeper:
                 # not a login prompt the user would answer for nothing.
                 raise AwsUnavailable(
                     f"the token of sso-session {state.spec.name} expired and could not be "
-                    f"refreshed yet ({state.last_error or 'AWS unreachable'}); ssod will retry"
+                    f"refreshed yet ({state.last_error or 'AWS unreachable'})"
                 )
         return self.usable_token(key)
 
@@ -243,6 +246,7 @@ class SessionKeeper:
         """A login produced ``token`` (already written to the cache), issued for ``lifetime``."""
         state = self._sessions[key]
         self._take(state, token, "login", lifetime=lifetime)
+        self._written(state)
         state.wake.set()
 
     def forget(self, key: str, reason: str) -> None:
@@ -264,39 +268,72 @@ class SessionKeeper:
             await self._clock.wait(state.wake, delay)
 
     async def _tick(self, state: SessionState, now: datetime) -> datetime | None:
-        """One evaluation: re-read the cache, refresh when due. Returns when to look again."""
+        """One evaluation; while the keyring is out of reach, look again every retry period."""
+        wake = await self._evaluate(state, now)
+        if state.secrets_error is not None:  # the keyring may be unlocked meanwhile
+            retry = now + timedelta(seconds=self._cache.retry)
+            return retry if wake is None else min(wake, retry)
+        return wake
+
+    async def _evaluate(self, state: SessionState, now: datetime) -> datetime | None:
+        """Re-read the cache, refresh when due. Returns when to look again."""
         async with state.lock:
             await self._load(state)
             token = state.token
-            wake = await self._tick_loaded(state, token, now)
-            if state.secrets_error is not None:  # look again soon: the keyring may be unlocked
-                retry = now + timedelta(seconds=self._cache.retry)
-                return retry if wake is None else min(wake, retry)
-            return wake
-
-    async def _tick_loaded(
-        self, state: SessionState, token: SsoToken | None, now: datetime
-    ) -> datetime | None:
-        """The refresh decision once the token is loaded. Caller holds state.lock."""
-        if token is None:
-            self._unschedule(state)
-            return None
-        if not self._can_refresh(state, token, now):
-            self._unschedule(state)
-            if token.expires_at <= now:
-                if state.secrets_error is None:  # else: its secrets may come back (unlock)
-                    self._require_login(state, "token expired")
+            if token is None:
+                self._unschedule(state)
                 return None
-            self._warn_before_expiry(state, token, now)
-            return token.expires_at
-        if state.next_refresh is None:
-            self._schedule(state, token)
-        due = state.next_refresh
-        assert due is not None
-        if due <= now:
-            await self._refresh_locked(state, reason="refresh ahead of expiry")
-            return state.next_refresh
-        return due
+            if not self._can_refresh(state, token, now):
+                self._unschedule(state)
+                if token.expires_at <= now:
+                    if state.secrets_error is None:  # else: its secrets may come back (unlock)
+                        self._require_login(state, "token expired")
+                    return None
+                self._warn_before_expiry(state, token, now)
+                return token.expires_at
+            if state.next_refresh is None:
+                self._schedule(state, token)
+            due = state.next_refresh
+            assert due is not None
+            if due <= now:
+                await self._refresh_locked(state, reason="refresh ahead of expiry")
+                due = state.next_refresh
+            elif state.write_error is not None:
+                await self._write_again(state)
+            if state.write_error is not None and due is not None:
+                return min(due, now + schedule.CACHE_WRITE_RETRY)
+            return due
+
+    async def _write_again(self, state: SessionState) -> None:
+        """Write our token after a failed write, unless the file holds it (or a newer one)."""
+        ours = state.token
+        if ours is None:
+            return
+
+        def ours_unless_newer(disk: SsoToken | None) -> SsoToken | None:
+            if disk is not None and disk.expires_at >= ours.expires_at.replace(microsecond=0):
+                return None
+            base = disk if disk is not None and disk.client_id == ours.client_id else ours
+            return replace(
+                base,
+                access_token=ours.access_token,
+                expires_at=ours.expires_at,
+                refresh_token=ours.refresh_token,
+            )
+
+        try:
+            await asyncio.to_thread(
+                self._cache.update_token, state.spec.key, state.spec.name, ours_unless_newer
+            )
+        except CacheError as err:
+            state.write_error = _write_error(err)
+            return
+        self._written(state)
+
+    def _written(self, state: SessionState) -> None:
+        if state.write_error is not None:
+            state.write_error = None
+            log.info("event=cache_written session=%s", state.spec.name)
 
     def _schedule(self, state: SessionState, token: SsoToken) -> None:
         """Set the next refresh of ``token`` (and why then) from its lifetime, if ssod knows it."""
@@ -369,10 +406,14 @@ class SessionKeeper:
             )
             fresh = written or fresh
         except CacheError as err:
-            # The token still works from memory; the next refresh writes the file again.
+            # The token still works from memory; status says so until a write lands (the
+            # loop tries again every CACHE_WRITE_RETRY, and so does the next refresh).
+            state.write_error = _write_error(err)
             log.warning(
                 "event=cache_write_failed session=%s error=%r", state.spec.name, err.message
             )
+        else:
+            self._written(state)
         self._take(state, fresh, reason, lifetime=lifetime)
         state.last_refresh = now
         log.info(
@@ -423,6 +464,7 @@ class SessionKeeper:
         now = self._clock.now()
         if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
+            self._written(state)  # the file holds the token we serve
 
     def _secrets_reachable(self, state: SessionState, error: str | None) -> None:
         if error is not None and state.secrets_error is None:
@@ -486,3 +528,10 @@ class SessionKeeper:
             f"The SSO token cannot be refreshed and expires at "
             f"{format_timestamp(token.expires_at)}. Run: {state.spec.login_hint}",
         )
+
+
+def _write_error(err: CacheError) -> str:
+    return (
+        f"the token cache could not be written ({err.message}); other tools read an older "
+        "token until it can"
+    )

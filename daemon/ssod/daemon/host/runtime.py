@@ -1,10 +1,11 @@
-"""The daemon's runtime directory and its single-instance guard.
+"""The daemon's runtime directory and its single-instance guards.
 
 This module owns making the runtime directory safe (ours, 0700, not a symlink, short enough for
-a Unix socket path) and the ``lock`` file that keeps a second daemon from serving the same
-socket. It refuses unsafe directories rather than repairing them: a directory someone else
-made could be a trap. It does not bind the socket (``ipc.py`` does) and never deletes anything
-but a stale socket, and only while holding the lock.
+a Unix socket path) and taking the locks that keep a second daemon from serving the same socket
+or the same HOME (their format is ``ssod.daemonlock``'s). It refuses unsafe directories rather
+than repairing them: a directory someone else made could be a trap. It does not bind the
+socket (``ipc.py`` does) and never deletes anything but a stale socket, and only while holding
+the lock.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import os
 import signal
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from ssod import fastwire
+from ssod import daemonlock, fastwire
 from ssod.errors import DaemonAlreadyRunning, RuntimeDirError
 from ssod.paths import MAX_SOCKET_PATH
+from ssod.privatedir import make_private_dirs
 
 SOCKET_NAME = "ipc"
 FAST_SOCKET_NAME = fastwire.SOCKET_NAME
@@ -48,11 +51,7 @@ def prepare_runtime_dir(path: Path) -> None:
             f"({len(os.fsencode(sock))} > {MAX_SOCKET_PATH} bytes); set SSOD_RUNTIME_DIR shorter"
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
-        path.chmod(0o700)  # mkdir's mode passes through the umask; ours may be odd
-    except FileExistsError:
-        pass  # checked below, like any directory we did not just make
+        make_private_dirs(path)  # an existing one is checked below
     except OSError as exc:
         raise RuntimeDirError(f"cannot create runtime directory {path}: {exc.strerror}") from None
     try:
@@ -78,20 +77,20 @@ def prepare_runtime_dir(path: Path) -> None:
 
 
 class InstanceLock:
-    """An exclusive ``flock`` on ``<runtime>/lock``, held while the daemon runs."""
+    """Exclusive ``flock``s on ``<runtime>/lock`` and the per-HOME lock, held while running."""
 
-    def __init__(self, path: Path, fd: int, took_over: int | None = None) -> None:
+    def __init__(self, path: Path, fds: list[int], took_over: int | None = None) -> None:
         self.path = path
-        self._fd: int | None = fd
+        self._fds = fds
         #: The pid of the autostarted daemon this one took over from, if any.
         self.took_over = took_over
 
     def release(self) -> None:
-        """Unlock and close (the file stays: unlinking a lock file races with the next daemon)."""
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        """Unlock and close (the files stay: unlinking a lock file races with the next daemon)."""
+        while self._fds:
+            fd = self._fds.pop()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def __enter__(self) -> InstanceLock:
         return self
@@ -105,52 +104,79 @@ class InstanceLock:
         self.release()
 
 
-def acquire_instance_lock(runtime: Path, started_by: str = "foreground") -> InstanceLock:
-    """Take the instance lock in ``runtime``, record our pid, and remove a stale socket.
+def acquire_instance_lock(
+    runtime: Path, started_by: str = "foreground", home_lock: Path | None = None
+) -> InstanceLock:
+    """Take the instance locks, record our pid in them, and remove a stale socket.
 
-    The lock file holds the holder's pid and how it was started. A running service always
-    wins: a daemon started as a service that finds an autostarted one holding the lock asks
-    it to stop (SIGTERM) and takes the lock once it is free.
+    ``<runtime>/lock`` keeps a second daemon off the same socket; ``home_lock`` (in the state
+    directory) keeps a second daemon off the same HOME, whatever its runtime directory. Each
+    holds the holder's pid, how it was started and its runtime directory
+    (``ssod.daemonlock``). A running service always wins: a daemon started as a service that
+    finds an autostarted one holding a lock asks it to stop (SIGTERM) and takes the lock once
+    it is free.
     """
     lock_path = runtime / LOCK_NAME
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise RuntimeDirError(f"cannot open lock file {lock_path}: {exc.strerror}") from None
+    content = daemonlock.format_holder(os.getpid(), started_by, runtime)
+    fds: list[int] = []
     took_over = None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder, how = _read_holder(fd)
-        took_over = holder
-        if not (
-            started_by == "service" and how == "autostart" and holder and _take_over(fd, holder)
-        ):
-            os.close(fd)
-            raise DaemonAlreadyRunning(
-                f"another ssod daemon is already running (pid {holder or 'unknown'}, "
-                f"started by {how or 'unknown'}), holding {lock_path}"
-            ) from None
-    lock = InstanceLock(lock_path, fd, took_over)
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{started_by}\n".encode(), 0)
+        fd, took_over = _take(lock_path, started_by, _same_runtime_refusal)
+        fds.append(fd)
+        if home_lock is not None:
+            fd, took = _take(home_lock, started_by, _same_home_refusal)
+            fds.append(fd)
+            took_over = took_over or took
+        for fd in fds:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, content, 0)
         _remove_stale_socket(socket_path(runtime))
         _remove_stale_socket(fast_socket_path(runtime))
     except BaseException:
-        lock.release()
+        InstanceLock(lock_path, fds).release()
         raise
-    return lock
+    return InstanceLock(lock_path, fds, took_over)
 
 
-def _read_holder(fd: int) -> tuple[int | None, str | None]:
-    """The pid and start mode the lock's holder wrote (``None`` for what is unreadable)."""
+def _same_runtime_refusal(path: Path, holder: daemonlock.Holder) -> str:
+    return (
+        f"another ssod daemon is already running (pid {holder.pid or 'unknown'}, "
+        f"started by {holder.started_by or 'unknown'}), holding {path}; `ssod stop` stops it"
+    )
+
+
+def _same_home_refusal(path: Path, holder: daemonlock.Holder) -> str:
+    where = f" with runtime directory {holder.runtime_dir}" if holder.runtime_dir else ""
+    return (
+        f"another ssod daemon is already running for this HOME (pid {holder.pid or 'unknown'}, "
+        f"started by {holder.started_by or 'unknown'}{where}), holding {path}: two daemons "
+        "would refresh one token cache; use that one (the same SSOD_RUNTIME_DIR), or `ssod stop` "
+        "it first"
+    )
+
+
+def _take(
+    path: Path, started_by: str, refusal: Callable[[Path, daemonlock.Holder], str]
+) -> tuple[int, int | None]:
+    """An fd holding ``path`` locked, and the pid of the autostarted daemon taken over from."""
     try:
-        words = os.pread(fd, 64, 0).decode("ascii").split()
-    except (OSError, UnicodeDecodeError):
-        return None, None
-    pid = int(words[0]) if words and words[0].isdigit() else None
-    return pid, words[1] if len(words) > 1 else None
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot open lock file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = daemonlock.read_holder(fd)
+        if not (
+            started_by == "service"
+            and holder.started_by == "autostart"
+            and holder.pid
+            and _take_over(fd, holder.pid)
+        ):
+            os.close(fd)
+            raise DaemonAlreadyRunning(refusal(path, holder)) from None
+        return fd, holder.pid
+    return fd, None
 
 
 def _take_over(fd: int, holder: int) -> bool:

@@ -15,17 +15,19 @@ from ssod import scoped
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.roles import RoleLister
 from ssod.daemon.engine.signin import ConsoleSignin
+from ssod.daemon.serve import eks
 from ssod.daemon.serve.http.consolelinks import ConsoleLinks
 from ssod.daemon.serve.ipc import Progress
 from ssod.daemon.serve.statusview import StatusView
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
-from ssod.errors import BadRequest
+from ssod.errors import BadRequest, ConfigError, ProfileNotFound, SessionNotFound
 from ssod.replies import (
     CancelLoginReply,
     ConsoleReply,
@@ -73,6 +75,7 @@ class Parts:
     scoped: ScopedTokenStore
     view: StatusView
     console_links: ConsoleLinks
+    eks: EksTokens
 
 
 class Dispatcher:
@@ -96,13 +99,26 @@ class Dispatcher:
             Op.ISSUE_TOKEN: self._issue_token,
             Op.REVOKE_TOKEN: self._revoke_token,
             Op.LIST_TOKENS: self._list_tokens,
+            Op.EKS_TOKEN: lambda args: eks.token(parts.eks, args),
+            Op.EKS_CLUSTER: lambda args: eks.cluster(parts.eks, args),
         }
 
     def __call__(self, request: Request) -> Result:
         handler = self._ops.get(request.op)
         if handler is None:
             raise BadRequest(f"operation {request.op} is not supported by this daemon")
-        return handler(request.args)
+        return self._config_error_first(handler(request.args))
+
+    async def _config_error_first(self, replies: Result) -> Result:
+        """A profile or session not found while the config file does not parse: say why."""
+        try:
+            async for reply in replies:
+                yield reply
+        except (ProfileNotFound, SessionNotFound):
+            cause = self._p.config.error
+            if cause is None:
+                raise
+            raise ConfigError(cause) from None
 
     def _key(self, args: Mapping[str, object]) -> str:
         return self._p.broker.session_key_for(
@@ -133,7 +149,11 @@ class Dispatcher:
         yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
-        listing = await self._p.roles.list(self._key(args))
+        listing = await self._p.roles.list(
+            self._key(args),
+            accounts_only=bool(args.get("accounts_only")),
+            account_id=_str(args, "account_id"),
+        )
         reply: RolesReply = {
             "session": listing.spec.name,
             "start_url": listing.spec.start_url,

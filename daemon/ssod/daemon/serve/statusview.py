@@ -12,6 +12,7 @@ import os
 import time
 from datetime import UTC, datetime
 
+from ssod import endpointvars
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.serve.ecs import EcsServer
@@ -70,11 +71,13 @@ class StatusView:
                 "imds_url": imds.base_url if imds is not None else None,
                 "imds_profile": imds.profile if imds is not None else None,
                 "tokens_error": self._scoped.error,
+                "tokens_unsaved": self._scoped.unsaved,
                 "ipc": self._ipc_endpoint,
                 "config_file": str(self._config.path),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,
                 "config_error": self._config.error,
                 "ecs_token_error": self._token.error,
+                "endpoints": endpointvars.configured(os.environ),
                 "token_store": self._token_store.name,
                 "token_store_where": self._token_store.where,
                 "token_store_error": self._token_store.error,
