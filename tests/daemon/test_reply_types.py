@@ -38,6 +38,15 @@ def conforms(value: object, hint: Any, where: str) -> list[str]:
             return [f"{where}: {type(value).__name__}, not a list"]
         (item,) = get_args(hint)
         return [p for i, v in enumerate(value) for p in conforms(v, item, f"{where}[{i}]")]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            return [f"{where}: {type(value).__name__}, not an object"]
+        key_hint, item_hint = get_args(hint)
+        return [
+            p
+            for k, v in value.items()
+            for p in conforms(k, key_hint, f"{where} key") + conforms(v, item_hint, f"{where}.{k}")
+        ]
     if origin in (types.UnionType, typing.Union):
         options = get_args(hint)
         fits = [conforms(value, option, where) for option in options]
