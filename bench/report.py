@@ -70,8 +70,9 @@ def render(
         "",
         f"Produced by: `{invocation}` in {took:.0f} s.",
         "",
-        "Reproduce with `make bench` (all six, about 8 minutes), `python -m bench.run --quick` "
-        "(under 3 minutes) or `python -m bench.run --only NAME`; `python -m bench.profile ecs` "
+        "Reproduce with `make bench` (every measurement, about 9 minutes), "
+        "`python -m bench.run --quick` (under 3 minutes) or `python -m bench.run --only NAME`; "
+        "`python -m bench.profile ecs` "
         "and `python -m bench.profile client` show where the time goes (py-spy, pyinstrument). "
         "Figures from a machine that was busy with other work (see the load averages below) are "
         "noisier, latency tails most of all. `--baseline REV` measures that revision's daemon "

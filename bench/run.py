@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import (
+    accounts_menu,
     aws_calls,
     client_startup,
     ecs_load,
+    eks,
     first_credentials,
     freshness,
     machine,
@@ -37,6 +39,8 @@ MEASUREMENTS: dict[str, Callable[[Options], Section]] = {
     "aws-calls": aws_calls.measure,
     "scale": scale.measure,
     "freshness": freshness.measure,
+    "eks": eks.measure,
+    "accounts-menu": accounts_menu.measure,
 }
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

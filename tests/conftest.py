@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness import DaemonHarness, base_env
+from otheruser import OtherUser, can_create_users, throwaway_user
 from ssod.emulator.testing.background import BackgroundEmulator
 from ssod.emulator.testing.launcher import default_sigint_for_children
 
@@ -73,3 +74,13 @@ def ssod_daemon(
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture
+def other_user() -> Iterator[OtherUser]:
+    """A throwaway second local account (skips without root: only root can create one)."""
+    why = can_create_users()
+    if why is not None:
+        pytest.skip(why)
+    with throwaway_user() as user:
+        yield user

@@ -26,7 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ssod.daemon.aws.api import Account, ClientRegistration, DeviceAuthorization, TokenGrant
+from ssod.daemon.aws.api import (
+    Account,
+    ClientRegistration,
+    DeviceAuthorization,
+    EksCluster,
+    TokenGrant,
+)
 from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.daemon.config import awsconfig
 from ssod.daemon.config.awsconfig import AwsConfig
@@ -284,6 +290,12 @@ class FakeAws:
     ) -> RoleCredentials:
         reply: RoleCredentials = await self._answer(
             "assume_role", region=region, role_arn=role_arn, source=source.access_key_id
+        )
+        return reply
+
+    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
+        reply: EksCluster = await self._answer(
+            "describe_cluster", region=region, name=name, source=source.access_key_id
         )
         return reply
 

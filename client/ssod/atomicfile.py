@@ -27,6 +27,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ssod.privatedir import make_private_dirs
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,18 +53,11 @@ def is_temp_name(name: str) -> bool:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` as 0700 if missing (parents with the default mode, as the CLI does).
+    """Create ``path`` and its missing parents 0700, whatever the umask (``privatedir``).
 
     An existing directory keeps its mode.
     """
-    if path.is_dir():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; this one is ours
+    make_private_dirs(path)
 
 
 def write(path: Path | str, data: bytes, *, mode: int = DEFAULT_MODE, replace: bool = True) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ssod import atomicfile
 from ssod.errors import ConfigError, ConfigParseError
+from ssod.privatedir import make_private_dirs
 
 # The CLI writer's own expressions: any "[...]" line ends a section, even indented (though only
 # an unindented header is matched); an "option" is any line with a ':' or '=' after its first
@@ -194,7 +195,7 @@ def save(path: Path, text: str) -> None:
     """
     target = Path(os.path.realpath(path))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(target.parent)
         try:
             mode = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:

@@ -19,6 +19,7 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     ├── AwsError                   aws_error         6
     │   ├── RoleAccessDenied       access_denied     6
     │   ├── AwsUnavailable         aws_unavailable   6
+    │   │   └── StartUrlUnreachable start_url_unreachable 6
     │   └── FederationRefused      federation_refused 6
     ├── IpcError                   ipc_error         1
     │   ├── DaemonUnavailable      no_daemon         3
@@ -170,6 +171,12 @@ class AwsUnavailable(AwsError):
     """AWS did not answer in time, or answered with a server error or throttling."""
 
     code = "aws_unavailable"
+
+
+class StartUrlUnreachable(AwsUnavailable):
+    """The host of a start URL on a domain of the user's own (not AWS) could not be reached."""
+
+    code = "start_url_unreachable"
 
 
 class FederationRefused(AwsError):

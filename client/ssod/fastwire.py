@@ -1,4 +1,4 @@
-"""The fast socket's wire: one request, one rendered answer (``ssod credentials`` and ``env``).
+"""The fast socket's wire: one request, one rendered answer (``credentials``, ``env``, EKS tokens).
 
 The ZeroMQ IPC socket (``ssod.wire``) is the general contract. Next to it the daemon serves a
 plain Unix stream socket, ``<runtime dir>/fast``, for the two commands other programs run
@@ -23,7 +23,8 @@ SOCKET_NAME = "fast"
 MAX_REQUEST_BYTES = 16 * 1024
 FALLBACK = MAGIC + b" fallback\n"
 
-#: Request keys. ``op`` is ``credentials`` or ``env``; the rest are that command's arguments and
+#: Request keys. ``op`` is ``credentials``, ``env`` or ``eks_token`` (its keys: ``ssod.eksargv``
+#: field names and ``eksargv.ENVIRONMENT``); the rest are that command's arguments and
 #: the few facts about the client's environment ``ssod env`` depends on.
 OP = "op"
 PROFILE = "profile"

@@ -4,11 +4,11 @@ AWS locations follow botocore (docs/protocols.md section 3.1 and 8): the config 
 ``AWS_CONFIG_FILE`` with ``$VARS`` and ``~`` expanded, while the SSO token cache is always under
 the home directory. ssod's own runtime directory (IPC socket, pid) is
 ``$SSOD_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/ssod``, else a per-user directory under the
-system temp dir; its state directory (the ECS authorization token, which must survive
-restarts) is ``$SSOD_STATE_DIR``, else ``$XDG_STATE_HOME/ssod``, else ``~/.local/state/ssod``
-(``~/Library/Application Support/ssod`` on macOS). ``pathlib`` and ``tempfile`` are imported
-inside the functions that need them: every ``ssod`` command imports this module, and
-``ssod credentials`` needs only the IPC endpoint.
+system temp dir; its state directory (the ECS authorization token and port, which must
+survive restarts) is ``$SSOD_STATE_DIR``, else ``$XDG_STATE_HOME/ssod``, else
+``~/.local/state/ssod`` (``~/Library/Application Support/ssod`` on macOS). ``pathlib`` and
+``tempfile`` are imported inside the functions that need them: every ``ssod`` command imports
+this module, and ``ssod credentials`` needs only the IPC endpoint.
 """
 
 from __future__ import annotations
@@ -99,6 +99,11 @@ def runtime_dir_name() -> str:
 def ecs_token_file() -> Path:
     """The file holding the ECS endpoint's authorization token (0600, no trailing newline)."""
     return state_dir() / "ecs-token"
+
+
+def ecs_port_file() -> Path:
+    """The ECS port this user's daemon listens on when none is named (``ecsport``)."""
+    return state_dir() / "ecs-port"
 
 
 def scoped_tokens_file() -> Path:

@@ -57,6 +57,7 @@ class DaemonStatus(TypedDict):
     imds_url: str | None
     imds_profile: str | None
     tokens_error: str | None
+    tokens_unsaved: str | None  # why a revocation is not in the scoped-token file yet
     ipc: str
     config_file: str
     config_loaded_at: str | None
@@ -159,12 +160,16 @@ class LogoutReply(TypedDict):
 
 
 class AccountRoles(TypedDict):
-    """One account and the roles the session may use in it."""
+    """One account and the roles the session may use in it.
+
+    Asked with ``account_id``: that account only, its name and email empty (not looked up);
+    asked with ``accounts_only``: every account without ``roles``.
+    """
 
     account_id: str
     account_name: str
     email: str
-    roles: list[str]
+    roles: NotRequired[list[str]]
 
 
 class RolesReply(TypedDict):
@@ -248,6 +253,25 @@ class ListTokensReply(TypedDict):
     tokens: list[TokenInfo]
 
 
+class EksTokenReply(TypedDict):
+    """``eks_token``: the token (a secret for 15 minutes), the end reported to kubectl."""
+
+    token: str
+    expiration: str
+    region: str
+    host: str
+
+
+class EksClusterReply(TypedDict):
+    """``eks_cluster``: what ``aws eks update-kubeconfig`` takes from DescribeCluster."""
+
+    name: str
+    arn: str
+    endpoint: str
+    certificate_authority: str
+    status: str
+
+
 #: Each operation's final reply type.
 REPLIES: dict[Op, type] = {
     Op.STATUS: StatusReply,
@@ -265,4 +289,6 @@ REPLIES: dict[Op, type] = {
     Op.ISSUE_TOKEN: IssueTokenReply,
     Op.REVOKE_TOKEN: RevokeTokenReply,
     Op.LIST_TOKENS: ListTokensReply,
+    Op.EKS_TOKEN: EksTokenReply,
+    Op.EKS_CLUSTER: EksClusterReply,
 }

@@ -50,6 +50,8 @@ class Op(StrEnum):
     ISSUE_TOKEN = "issue_token"  # noqa: S105
     REVOKE_TOKEN = "revoke_token"  # noqa: S105
     LIST_TOKENS = "list_tokens"
+    EKS_TOKEN = "eks_token"  # noqa: S105
+    EKS_CLUSTER = "eks_cluster"
 
 
 #: Immutable value types are NamedTuples, not dataclasses: ``dataclasses`` imports ``inspect``,
@@ -82,7 +84,12 @@ OPS: Mapping[Op, OpSpec] = {
     Op.LOGOUT: OpSpec(
         {"sso_session": str, "profile": str, "all": bool}, one_of=("sso_session", "profile", "all")
     ),
-    Op.ROLES: OpSpec({"sso_session": str, "profile": str}, one_of=("sso_session", "profile")),
+    # ``accounts_only``: the accounts without their roles (ListAccounts only); ``account_id``:
+    # that one account's roles (ListAccountRoles only), as ``aws configure sso`` asks.
+    Op.ROLES: OpSpec(
+        {"sso_session": str, "profile": str, "accounts_only": bool, "account_id": str},
+        one_of=("sso_session", "profile"),
+    ),
     Op.RELOAD: OpSpec(),
     Op.ENDPOINT: OpSpec(),
     Op.ROTATE_TOKEN: OpSpec(),
@@ -106,6 +113,25 @@ OPS: Mapping[Op, OpSpec] = {
         {"id": str, "profile": str, "all": bool}, one_of=("id", "profile", "all")
     ),
     Op.LIST_TOKENS: OpSpec(),
+    # An EKS token (docs/eks.md): cluster is the name or id signed as x-k8s-aws-id; role_arn is
+    # assumed once and kept; fips/dualstack pick the STS host as botocore's settings do.
+    Op.EKS_TOKEN: OpSpec(
+        {
+            "profile": str,
+            "cluster": str,
+            "region": str,
+            "role_arn": str,
+            "session_name": str,
+            "fips": bool,
+            "dualstack": bool,
+        },
+        required=frozenset({"profile", "cluster"}),
+    ),
+    # EKS DescribeCluster with the profile's credentials: endpoint, CA, ARN (for kubeconfig).
+    Op.EKS_CLUSTER: OpSpec(
+        {"profile": str, "cluster": str, "region": str},
+        required=frozenset({"profile", "cluster"}),
+    ),
 }
 
 

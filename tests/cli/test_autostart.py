@@ -169,6 +169,24 @@ def test_a_daemon_that_cannot_start_is_exit_3_with_its_reason(on_demand: DaemonH
     assert autostart.LOG_NAME in out.stderr and "Traceback" not in out.stderr
 
 
+def test_a_daemon_on_demand_beside_another_users_serves_on_a_port_of_its_own(
+    on_demand: DaemonHarness,
+) -> None:
+    # Another user's daemon holds the port this one prefers (9179 outside tests): the first
+    # command still gets a daemon, on this user's own port, and says which.
+    del on_demand.env["SSOD_ECS_PORT"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        on_demand.env["SSOD_ECS_PREFERRED_PORT"] = str(port)
+        out = on_demand.ssod("status")
+        assert out.returncode == 0, out.stderr
+        kept = (_state_dir(on_demand) / "ecs-port").read_text().strip()
+        assert int(kept) != port
+        assert f"http://127.0.0.1:{kept}" in out.stdout
+
+
 def test_a_service_takes_over_from_an_autostarted_daemon(on_demand: DaemonHarness) -> None:
     assert on_demand.ssod("status").returncode == 0
     assert len(_autostarted(on_demand.runtime)) == 1
@@ -252,4 +270,13 @@ def test_roles_logout_and_token_start_one_too(
     assert _autostarted(on_demand.runtime) == []
     out = on_demand.ssod(*args)
     assert out.returncode == code, out.stderr  # the daemon answered
+    assert len(_autostarted(on_demand.runtime)) == 1
+
+
+def test_the_eks_plugin_starts_one_too(on_demand: DaemonHarness) -> None:
+    # kubectl's first command after boot: the AWS CLI's argv from a kubeconfig, no daemon yet.
+    argv = ["--region", "us-east-1", "eks", "get-token", "--cluster-name", "demo"]
+    out = on_demand.ssod(*argv, env={"AWS_PROFILE": "dev"})
+    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr  # not 3: the daemon answered
+    assert out.stdout == "" and "ssod login" in out.stderr
     assert len(_autostarted(on_demand.runtime)) == 1

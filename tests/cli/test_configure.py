@@ -75,7 +75,7 @@ def test_wizard_in_a_terminal_writes_what_the_aws_cli_writes(
     term.send(ENTER)
     term.expect('Using the role name "ReadOnly"')
     term.expect("Default client Region [None]: ")
-    term.send("us-we\t")  # Tab completes regions here too, and output formats below
+    term.send("us-we\t\t")  # Tab completes regions here too, and output formats below
     term.expect("us-west-1  us-west-2")
     term.send("2\r")
     term.answer("CLI default output format (json if not specified) [None]: ", "js\t")
@@ -372,7 +372,7 @@ def test_sso_session_wizard_in_a_terminal(ssod_daemon: DaemonHarness) -> None:
         "have one: ap-northeast-1, ap-northeast-2, ap-northeast-3"
     )
     term.expect("SSO region [None]: ")
-    term.send("ap-nor\t")
+    term.send("ap-nor\t\t")  # the common prefix, then the list
     term.expect("SSO region [None]: ap-northeast-")
     screen = term.screen()
     assert screen[-2].split() == ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"]

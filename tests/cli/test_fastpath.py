@@ -203,6 +203,7 @@ def test_the_fast_path_imports_no_pyzmq_json_argparse_or_typing(
 def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
     from ssod.client import common
     from ssod.client.commands import credentials as cmd_credentials
+    from ssod.client.commands import eks as cmd_eks
     from ssod.client.output import env as env_output
     from ssod.client.output import shell
 
@@ -212,6 +213,7 @@ def test_the_fast_parser_knows_what_the_full_parser_knows() -> None:
     assert fastpath._TIMEOUTS == {
         "credentials": cmd_credentials.CREDENTIALS_TIMEOUT,
         "env": common.DEFAULT_TIMEOUT,
+        "eks_token": cmd_eks.TOKEN_TIMEOUT,
     }
 
 

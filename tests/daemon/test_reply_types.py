@@ -89,6 +89,8 @@ def test_every_operation_replies_with_its_type(ssod_daemon: DaemonHarness) -> No
     ask(Op.STATUS)  # both kinds of profile, served
     ask(Op.ENDPOINT)
     ask(Op.ROLES, sso_session="corp")
+    ask(Op.ROLES, sso_session="corp", accounts_only=True)  # the wizard's account menu
+    ask(Op.ROLES, sso_session="corp", account_id="111111111111")  # and its role menu
     ask(Op.RELOAD)
     ask(Op.SSO_REGION, region="us-east-1")
     ask(Op.START_URL, start_url="https://d-1234567890.awsapps.com/start")
@@ -96,6 +98,9 @@ def test_every_operation_replies_with_its_type(ssod_daemon: DaemonHarness) -> No
     issued = ask(Op.ISSUE_TOKEN, profile="dev", name="probe")
     ask(Op.ISSUE_TOKEN, profile="prod")
     ask(Op.LIST_TOKENS)
+    ask(Op.EKS_TOKEN, profile="dev", cluster="demo")
+    ask(Op.EKS_TOKEN, profile="dev", cluster="demo", role_arn="arn:aws:iam::222222222222:role/D")
+    ask(Op.EKS_CLUSTER, profile="dev", cluster="demo")
     ask(Op.STATUS)  # with scoped tokens
     ask(Op.REVOKE_TOKEN, id=issued["id"])
     ask(Op.CANCEL_LOGIN, sso_session="corp")

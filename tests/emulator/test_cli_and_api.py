@@ -59,7 +59,7 @@ def test_cli_subprocess_with_port_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert out.splitlines() == [
         f"export AWS_ENDPOINT_URL_{name}=http://127.0.0.1:{port}"
-        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN")
+        for name in ("SSO_OIDC", "SSO", "STS", "SIGNIN", "EKS")
     ]
     assert env_file.read_text() == out  # written whole once it listens: safe to source
 
@@ -154,6 +154,15 @@ def test_config_directory_and_faults() -> None:
         update_config(cfg, {"directory": {}})
     with pytest.raises(DirectoryError):
         parse_directory({"accounts": [{"id": "12"}]})
+    account = {"id": "111111111111"}
+    assert parse_directory({"accounts": [account]}).clusters == ("demo",)
+    assert parse_directory({"accounts": [account], "clusters": ["a", "b-2"]}).clusters == (
+        "a",
+        "b-2",
+    )
+    for bad in ("x.y", "", 3, "-a"):
+        with pytest.raises(DirectoryError, match="clusters"):
+            parse_directory({"accounts": [account], "clusters": [bad]})
     book = FaultBook()
     book.add(parse_rule({"operation": "*", "kind": "latency", "seconds": 1}))
     book.add(parse_rule({"operation": "X", "kind": "status", "count": 1}))

@@ -101,3 +101,27 @@ def test_control_api_rejects_bad_input(emu: BackgroundEmulator) -> None:
         assert info.value.code == 400
         info.value.close()
     assert emu.settings()["token_lifetime"] == 8 * 3600
+
+
+def test_peaks_count_the_calls_answered_at_once(
+    emu: BackgroundEmulator, sso: Any, login: Login
+) -> None:
+    import threading
+
+    emu.reset_calls()
+    emu.settings(latency=0.3)
+    threads = [
+        threading.Thread(target=sso.list_accounts, kwargs={"accessToken": login.access_token})
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert emu.calls()["ListAccounts"] == 3
+    assert 2 <= emu.peaks()["ListAccounts"] <= 3
+    emu.settings(latency=0.0)
+    sso.list_accounts(accessToken=login.access_token)
+    assert emu.peaks()["ListAccounts"] >= 2  # a peak stays until reset
+    emu.reset_calls()
+    assert emu.peaks() == {}

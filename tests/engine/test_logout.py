@@ -90,7 +90,7 @@ async def test_roles_are_listed_with_a_token_the_portal_rejected_refreshed_once(
             "account_id": "111111111111",
             "account_name": "dev",
             "email": "d@x.test",
-            "roles": ["Audit", "Dev"],
+            "roles": ["Dev", "Audit"],  # the portal's order: the client sorts (CLI's keys)
         }
     ]
     assert [a["access_token"] for a in aws.args("list_accounts")] == ["access-1", "access-2"]

@@ -144,3 +144,33 @@ def test_ownership_check_without_root(tmp_path: Path) -> None:
     check_home_ownership(home)  # ours, and ~/.aws/sso does not exist yet: fine
     with pytest.raises(SsodError, match=rf"{home} belongs to uid {os.getuid()}.*sudo"):
         check_home_ownership(home, uid=os.getuid() + 1)
+
+
+def test_every_directory_and_socket_ssod_creates_under_an_open_umask(
+    ssod_daemon: DaemonHarness, short_tmp: Path
+) -> None:
+    # Nothing of ~/.aws or ~/.local exists yet: the config lives elsewhere, so ssod makes them.
+    home = ssod_daemon.home
+    config = short_tmp / "config"
+    (home / ".aws" / "config").replace(config)
+    (home / ".aws").rmdir()
+    ssod_daemon.env["AWS_CONFIG_FILE"] = str(config)
+    runtime = short_tmp / "deep" / "rt"
+    ssod_daemon.runtime = runtime
+    ssod_daemon.env["SSOD_RUNTIME_DIR"] = str(runtime)
+    with umask(0):
+        ssod_daemon.start()
+    ssod_daemon.login(use_device_code=True)
+    expected = {
+        home / ".aws": 0o700,
+        home / ".aws" / "sso": 0o700,
+        ssod_daemon.cache_dir: 0o700,
+        home / ".local": 0o700,
+        home / ".local" / "state": 0o700,
+        home / ".local" / "state" / "ssod": 0o700,
+        runtime.parent: 0o700,
+        runtime: 0o700,
+        runtime / "ipc": 0o600,
+        runtime / "fast": 0o600,
+    }
+    assert {str(p): oct(mode(p)) for p in expected} == {str(p): oct(m) for p, m in expected.items()}

@@ -50,3 +50,19 @@ async def test_a_link_redirects_once_and_expires() -> None:
         assert (await get(fresh.rsplit("/", 1)[0] + "/guess"))[0] == 404
     finally:
         await links.close()
+
+
+async def test_another_uid_is_refused_and_the_link_stays_for_its_owner() -> None:
+    asking: dict[str, int | None] = {"uid": 4242}
+    links = ConsoleLinks(FakeClock(), peer_uid=lambda client, server: asking["uid"], uid=1000)
+    try:
+        link = await links.link(TARGET)
+        assert await get(link) == (403, None)  # another user, twice: the link is not used up
+        assert await get(link) == (403, None)
+        asking["uid"] = None  # a socket nobody on this host owns
+        assert await get(link) == (403, None)
+        asking["uid"] = 1000
+        assert await get(link) == (302, TARGET)
+        assert await get(link) == (404, None)
+    finally:
+        await links.close()

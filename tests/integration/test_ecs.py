@@ -635,11 +635,16 @@ async def test_keepalive_client_that_keeps_pace_is_served() -> None:
         await server.stop()
 
 
-def keepalive_health(port: int) -> socket.socket:
-    """A connection the server has accepted: it answered one request and keeps it open."""
+def keepalive_health(port: int, token: str | None = None) -> socket.socket:
+    """A connection the server has accepted: it answered one request and keeps it open.
+
+    With ``token`` the request is for credentials: the connection has proved itself, and a
+    full server never evicts it (``connguard``).
+    """
     sock = socket.create_connection((ECS_HOST, port), timeout=30)
+    path, auth = ("/credentials/dev", f"Authorization: {token}\r\n") if token else ("/health", "")
     try:
-        sock.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n".encode())
         if not sock.recv(12).startswith(b"HTTP/1.1 200"):
             raise ConnectionError("not served")
     except BaseException:
@@ -658,14 +663,17 @@ def serves(port: int) -> bool:
 
 
 async def test_connection_cap() -> None:
-    # A head deadline of a minute: a connection closed sooner was closed by the cap.
+    # A head deadline of a minute: a connection closed sooner was closed by the cap. The held
+    # connections proved the token, so none is evicted for the newcomer (test_connguard.py has
+    # the eviction rules).
     provider = FakeProvider()
-    server = EcsServer(provider, ecstoken.new_token, port=0, head_timeout=60, max_connections=8)
+    token = ecstoken.new_token()
+    server = EcsServer(provider, lambda: token, port=0, head_timeout=60, max_connections=8)
     await server.start()
     held: list[socket.socket] = []
     try:
         for _ in range(8):
-            held.append(await asyncio.to_thread(keepalive_health, server.port))
+            held.append(await asyncio.to_thread(keepalive_health, server.port, token))
         # Closed by the server (recv would time out after 30 s and fail otherwise).
         await asyncio.to_thread(idle_connection_lifetime, server.port, 30.0)
         for sock in held:

@@ -93,7 +93,8 @@ def test_same_answers_same_file(
 
 
 def test_both_offer_the_same_regions_for_ap_nor(ssod_daemon: DaemonHarness, tmp_path: Path) -> None:
-    """CLI v2 lists completions as you type; ssod lists them on Tab (readline has no menu)."""
+    """CLI v2 lists completions as you type; ssod completes the common prefix on Tab and lists
+    them on the next (readline has no menu)."""
     need_cli_v2()
     ssod_daemon.start()
     (tmp_path / ".aws").mkdir()
@@ -102,7 +103,7 @@ def test_both_offer_the_same_regions_for_ap_nor(ssod_daemon: DaemonHarness, tmp_
     shown = {}
     for name, command, env, keys in (
         ("aws", [str(AWSCLI_V2)], cli_env, "ap-nor"),
-        ("ssod", [sys.executable, "-m", "ssod.client.cli"], ssod_daemon.env, "ap-nor\t"),
+        ("ssod", [sys.executable, "-m", "ssod.client.cli"], ssod_daemon.env, "ap-nor\t\t"),
     ):
         term = Terminal(["configure", "sso-session"], {**env, "TERM": "xterm"}, program=command)
         try:

@@ -68,3 +68,14 @@ def test_profile_error_names_section() -> None:
         "missing sso_role_name", path="/c", section="profile dev", line=3
     )
     assert str(err) == "/c, [profile dev], line 3: missing sso_role_name"
+
+
+def test_a_start_url_host_that_fails_is_not_blamed_on_aws() -> None:
+    from ssod.client.common import explain
+
+    own = errors.StartUrlUnreachable("its host sso.example.com did not answer (OSError)")
+    assert isinstance(own, errors.AwsUnavailable)  # callers that retry or report it still do
+    assert own.exit_code == errors.EXIT_AWS
+    assert "AWS did not answer" not in explain(own)
+    assert "that host is not AWS" in explain(own)
+    assert "try again in a moment" in explain(errors.AwsUnavailable("x"))  # refused or slow

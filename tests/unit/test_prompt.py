@@ -133,25 +133,40 @@ def test_ctrl_c_in_the_menu(tty: tuple[Console, int, int]) -> None:
 
 _ASKER = """
 from ssod.client.configure.prompt import Console
-from ssod.client.configure.regions import SSO_REGIONS
+from ssod.client.configure.regions import SSO_REGIONS, check_region
 con = Console()
-for text, words in (("SSO region", SSO_REGIONS), ("SSO region", SSO_REGIONS), ("Name", ())):
-    con.say("ANSWER=" + repr(con.ask(text, None, completions=words)))
+checked = ("SSO region", SSO_REGIONS, check_region)
+for text, words, check in (checked, checked, ("SSO region", SSO_REGIONS, None), ("Name", (), None)):
+    con.say("ANSWER=" + repr(con.ask(text, None, validate=check, completions=words)))
 """
 
 
-def test_tab_completes_like_the_aws_cli() -> None:
+def test_tab_completes_like_readline() -> None:
     term = Terminal([], {**os.environ, "TERM": "xterm"}, program=[sys.executable, "-c", _ASKER])
     try:
         term.expect("SSO region [None]: ")
         term.send("ap-nor\t")
+        term.expect("theast-")  # the first Tab completes the common prefix (and rings)
+        assert term.screen()[-1] == "SSO region [None]: ap-northeast-"
+        assert "ap-northeast-1" not in term.output  # and lists nothing yet
+        term.send("\t")  # the second Tab lists the matches
         term.expect("ap-northeast-3")
-        term.expect("SSO region [None]: ap-northeast-")  # the common part was typed for you
+        term.expect("SSO region [None]: ap-northeast-")
         screen = term.screen()
         assert screen[-1] == "SSO region [None]: ap-northeast-"
         assert screen[-2].split() == ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"]
         term.send("2\r")
         term.expect("ANSWER='ap-northeast-2'")
+        # Enter on a start of some regions: they are listed, and the typing is kept to finish.
+        term.answer("SSO region [None]: ", "eu-central-")
+        term.expect("eu-central-2")
+        term.expect("SSO region [None]: ")
+        term.expect("eu-central-")
+        screen = term.screen()
+        assert screen[-2].split() == ["eu-central-1", "eu-central-2"]
+        assert "not a region name" not in term.output
+        term.send("1\r")
+        term.expect("ANSWER='eu-central-1'")
         # One match: completed in full, and no space after it (the X lands right behind).
         term.answer("SSO region [None]: ", "us-gov-w\tX")
         term.expect("ANSWER='us-gov-west-1X'")
@@ -163,6 +178,19 @@ def test_tab_completes_like_the_aws_cli() -> None:
         term.finish(5)
         raise
     assert term.finish() == 0, term.output
+
+
+def test_a_piped_prefix_lists_what_it_can_become() -> None:
+    from ssod.client.configure.regions import check_region
+
+    con, out = console("ap-northeast-\nbogus\nap-northeast-1\n")
+    words = ["us-east-1", "ap-northeast-1", "ap-northeast-2"]
+    assert con.ask("SSO region", None, validate=check_region, completions=words) == (
+        "ap-northeast-1"
+    )
+    shown = out.getvalue()
+    assert "ap-northeast-1  ap-northeast-2\n" in shown
+    assert shown.count("is not a region name") == 1  # bogus, not the prefix
 
 
 def test_a_piped_tab_is_dropped() -> None:

@@ -161,6 +161,25 @@ def test_backoff_is_exponential_and_capped(failures: int, low: float, high: floa
 
 
 @pytest.mark.parametrize(
+    ("failures", "low", "high"),
+    [(1, 0.125, 0.25), (2, 0.25, 0.5), (4, 1.0, 2.0), (6, 4.0, 8.0), (50, 4.0, 8.0)],
+)
+def test_listing_pauses_after_throttling_are_short_and_capped(
+    failures: int, low: float, high: float
+) -> None:
+    policy = schedule.ListingPolicy()
+    for seed in range(10):
+        delay = schedule.backoff(failures, policy, random.Random(seed)).total_seconds()
+        assert low <= delay <= high
+    # every try the policy allows, paused for at worst: a listing gives up within seconds
+    worst = sum(
+        min(policy.backoff_max, policy.backoff_base * 2 ** (n - 1)).total_seconds()
+        for n in range(1, policy.attempts)
+    )
+    assert worst <= 5.0
+
+
+@pytest.mark.parametrize(
     ("wake_in", "expected"),
     [
         (timedelta(seconds=-5), 0.0),

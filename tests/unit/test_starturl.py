@@ -18,7 +18,7 @@ import pytest
 
 from ssod.daemon.aws.starturl import Fetch, Resolved, is_aws_owned, needs_lookup, normalize, resolve
 from ssod.daemon.store.tokencache import registration_cache_key, token_cache_key
-from ssod.errors import AwsUnavailable, ConfigError
+from ssod.errors import ConfigError, StartUrlUnreachable
 
 D = "https://d-1234567890.awsapps.com/start"
 PORTAL = "https://ssoins-1234567890abcdef.portal.us-east-1.app.aws"
@@ -127,7 +127,7 @@ REFUSED = [
         "set sso_region",
         "resolve.py: no region in the host and none configured",
     ),
-    (VANITY, "x", {}, AwsUnavailable, "could not look up", "resolve.py: URLError"),
+    (VANITY, "x", {}, StartUrlUnreachable, "host sso.example.com did not", "resolve.py: URLError"),
 ]
 
 

@@ -29,6 +29,15 @@ VALID_ARGS: dict[Op, list[dict[str, object]]] = {
     Op.ISSUE_TOKEN: [{"profile": "dev"}, {"profile": "dev", "ttl": "3600", "name": "ci"}],
     Op.REVOKE_TOKEN: [{"id": "0123456789"}, {"profile": "dev"}, {"all": True}],
     Op.LIST_TOKENS: [{}],
+    Op.EKS_TOKEN: [
+        {"profile": "dev", "cluster": "demo"},
+        {"profile": "dev", "cluster": "demo", "region": "eu-west-1", "role_arn": "arn:r"},
+        {"profile": "dev", "cluster": "id", "session_name": "s", "fips": True, "dualstack": True},
+    ],
+    Op.EKS_CLUSTER: [
+        {"profile": "dev", "cluster": "demo"},
+        {"profile": "p", "cluster": "c", "region": "r"},
+    ],
 }
 
 

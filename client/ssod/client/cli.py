@@ -40,6 +40,7 @@ _COMMANDS: dict[str, str] = {
     "emulator": "emulator",
     "service": "service",
     "completion": "completion",
+    "eks": "eks",
 }
 
 
@@ -125,6 +126,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ssod`` console script."""
     words = sys.argv[1:] if argv is None else list(argv)
+    if words and words[0] not in _COMMANDS:
+        from ssod import eksargv
+
+        # A kubeconfig written by `aws eks update-kubeconfig`, its command pointed at ssod.
+        words = eksargv.translate(words) or words
     # `ssod COMMAND ...` needs only that command's parser; anything else gets them all.
     parser = build_parser(only=words[0] if words else None)
     args, extras = parser.parse_known_args(words)

@@ -24,6 +24,7 @@ from ssod.errors import (
     RoleAccessDenied,
     SessionNotFound,
     SsodError,
+    StartUrlUnreachable,
 )
 
 if TYPE_CHECKING:
@@ -195,8 +196,10 @@ def explain(err: SsodError) -> str:
         hint = "fix the config file; the daemon reloads it by itself"
     elif isinstance(err, RoleAccessDenied):
         hint = "`ssod roles` lists the accounts and roles you can use"
+    elif isinstance(err, StartUrlUnreachable):
+        hint = "that host is not AWS: check sso_start_url, the network and any proxy"
     elif isinstance(err, AwsUnavailable):
-        hint = "try again in a moment"
+        hint = "check the network (and the SSO region), or try again in a moment"
     elif isinstance(err, LoginFailed):
         hint = "run `ssod login` again"
     return f"{err.message}; {hint}" if hint else err.message

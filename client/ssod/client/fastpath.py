@@ -1,4 +1,4 @@
-"""The ``ssod`` console script: ``credentials`` and ``env`` over the fast socket, else the full CLI.
+"""The ``ssod`` console script: ``credentials``, ``env`` and ``eks token`` over the fast socket.
 
 credential_process runs ``ssod credentials --profile NAME`` before every AWS CLI call and
 Terraform run, and shells run ``ssod env`` at start-up, so those two argv shapes skip argparse,
@@ -8,6 +8,8 @@ same functions the full client uses. Anything else, and any doubt (an unknown or
 flag, ``--help``, no fast socket, a socket or directory that is not the user's own, an older
 daemon), runs the full command line (``ssod.client.cli``), which gives the same answer, starts
 a daemon when none runs, and words every usage error. ``SSOD_FAST_PATH=0`` turns this off.
+kubectl's exec plugin (``ssod eks token``, or the AWS CLI's ``eks get-token`` argv) is read by
+``ssod.eksargv``, which is import-free too.
 
 Imports only ``os``, ``sys``, ``_socket`` and ``ssod.fastwire`` (the floor of the interpreter,
 measured in docs/performance.md); never ``typing``, ``socket`` or ``json``.
@@ -27,12 +29,14 @@ _CHOICES: dict[str, dict[str, tuple[str, ...] | None]] = {
 }
 _DEST = {"--profile": fastwire.PROFILE, "--format": fastwire.FORMAT, "--shell": fastwire.SHELL}
 #: The full client's reply timeouts (cmd_credentials.CREDENTIALS_TIMEOUT, common.DEFAULT_TIMEOUT).
-_TIMEOUTS = {"credentials": 15.0, "env": 10.0}
+_TIMEOUTS = {"credentials": 15.0, "env": 10.0, "eks_token": 15.0}
 
 
 def parse(argv: list[str]) -> dict[str, str] | None:
     """The fast request for ``argv``, or None when the full command line must handle it."""
-    if not argv or argv[0] not in _CHOICES:
+    if argv and argv[0] not in _CHOICES:
+        return _eks_token(argv)
+    if not argv:
         return None
     command = argv[0]
     fields = _flags(argv[1:], _CHOICES[command])
@@ -56,6 +60,22 @@ def parse(argv: list[str]) -> dict[str, str] | None:
         fields[fastwire.HAS_RELATIVE_URI] = "1"
     if sys.stdout.isatty():
         fields[fastwire.STDOUT_TTY] = "1"
+    return fields
+
+
+def _eks_token(argv: list[str]) -> dict[str, str] | None:
+    """``ssod eks token ...`` or the AWS CLI's ``eks get-token`` argv (kubectl's exec plugin)."""
+    from ssod import eksargv
+
+    words = argv if argv[:2] == ["eks", "token"] else eksargv.translate(argv)
+    fields = eksargv.token_fields(words[2:]) if words is not None else None
+    if fields is None:
+        return None
+    fields[fastwire.OP] = "eks_token"
+    env = os.environ
+    for key in eksargv.ENVIRONMENT:
+        if key in env:
+            fields[key] = env[key]
     return fields
 
 

@@ -31,6 +31,7 @@ from ssod.daemon.config.watcher import Watcher
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.model import Clock, SystemClock
@@ -45,6 +46,7 @@ from ssod.daemon.host.runtime import (
     prepare_runtime_dir,
 )
 from ssod.daemon.host.sdnotify import sd_notify
+from ssod.daemon.serve import ecsport
 from ssod.daemon.serve.dispatch import Dispatcher, Parts
 from ssod.daemon.serve.ecs import EcsServer
 from ssod.daemon.serve.fastipc import FastServer
@@ -88,6 +90,7 @@ class Daemon:
         self.console_links = ConsoleLinks(self.clock)
         self.token = EcsTokenKeeper(settings.token_file)
         self.scoped = ScopedTokenStore(settings.scoped_tokens_file)
+        self.eks = EksTokens(self.broker, self.aws, self.clock)
         self.ecs = EcsServer(
             self.broker,
             lambda: self.token.value,
@@ -117,8 +120,9 @@ class Daemon:
                     self.broker,
                     self.logins,
                     self.clock,
+                    eks=self.eks,
                 ),
-                roles=RoleLister(self.aws, self.broker.sessions),
+                roles=RoleLister(self.aws, self.broker.sessions, self.clock),
                 signin=ConsoleSignin(self.broker, self.federation, settings.signin_endpoint),
                 discovery=Discovery(self.aws),
                 config=self.config,
@@ -135,6 +139,7 @@ class Daemon:
                     ipc_endpoint=settings.ipc_endpoint,
                 ),
                 console_links=self.console_links,
+                eks=self.eks,
             )
         )
         self.ipc = IpcServer(settings.ipc_endpoint, dispatcher)
@@ -181,7 +186,7 @@ class Daemon:
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
             await self.config.reload()
-            await self.ecs.start()
+            await ecsport.start(self.ecs, self.settings.ecs_port_file, self.settings.ecs_port)
             if self.imds is not None:
                 await self.imds.start()
             await self.fast.start()
@@ -221,8 +226,10 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await self.imds.stop()
         await self.logins.close()
+        await self.scoped.flush()
         await self.console_links.close()
         await self.broker.wait_idle()
+        await self.eks.close()
         await self.broker.close()
         await self.notifier.drain()
         await self.federation.close()

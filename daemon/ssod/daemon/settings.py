@@ -36,6 +36,9 @@ class Settings:
     token_file: Path
     scoped_tokens_file: Path
     ecs_port: int = DEFAULT_ECS_PORT
+    #: Where this user's own ECS port is kept (``ecsport``); None: ``ecs_port`` exactly (given
+    #: by ``--ecs-port`` or ``SSOD_ECS_PORT``), else ``ecs_port`` is only the preferred one.
+    ecs_port_file: Path | None = None
     ecs_listen: tuple[ListenAddress, ...] = listenpolicy.addresses(
         listenpolicy.DEFAULT_ECS_LISTEN, "default"
     )
@@ -82,7 +85,9 @@ class Settings:
     ) -> Settings:
         """Flags win over ``SSOD_*`` variables, which win over defaults."""
         env = os.environ if environ is None else environ
-        port = ecs_port if ecs_port is not None else _int(env, "SSOD_ECS_PORT", DEFAULT_ECS_PORT)
+        explicit = ecs_port is not None or bool(env.get("SSOD_ECS_PORT"))
+        preferred = _int(env, "SSOD_ECS_PREFERRED_PORT", DEFAULT_ECS_PORT)
+        port = ecs_port if ecs_port is not None else _int(env, "SSOD_ECS_PORT", preferred)
         if not 0 <= port <= 65535:
             raise BadRequest(f"ECS port {port} is out of range (0-65535)")
         ecs_where = _listen(ecs_listen, env, "--ecs-listen", "SSOD_ECS_LISTEN")
@@ -121,6 +126,7 @@ class Settings:
             token_file=paths.ecs_token_file(),
             scoped_tokens_file=paths.scoped_tokens_file(),
             ecs_port=port,
+            ecs_port_file=None if explicit else paths.ecs_port_file(),
             ecs_listen=ecs_where or cls.ecs_listen,
             imds_profile=imds,
             imds_port=i_port,

@@ -8,7 +8,10 @@ File format::
     {"users": ["user@example.com"],
      "accounts": [{"id": "111111111111", "name": "dev", "email": "dev@example.com",
                    "roles": ["ReadOnly", "Admin"]}],
-     "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"}}
+     "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"},
+     "clusters": ["demo"]}
+
+``clusters`` names the EKS clusters (DescribeCluster; each gets a Kubernetes API stub).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+_CLUSTER = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 
 
 class DirectoryError(ValueError):
@@ -43,6 +47,7 @@ class Directory:
     users: tuple[str, ...]
     accounts: tuple[Account, ...]
     external_ids: dict[str, str] = field(default_factory=dict)
+    clusters: tuple[str, ...] = ("demo",)
 
     @property
     def default_user(self) -> str:
@@ -55,7 +60,7 @@ class Directory:
 
 
 def default_directory() -> Directory:
-    """Two accounts (dev, prod), two roles each, one user."""
+    """Two accounts (dev, prod), two roles each, one user, one EKS cluster (demo)."""
     roles = ("ReadOnly", "Admin")
     return Directory(
         users=("user@example.com",),
@@ -91,8 +96,16 @@ def parse_directory(raw: Any) -> Directory:
     external_ids = raw.get("external_ids", {})
     if not isinstance(external_ids, dict):
         raise DirectoryError("'external_ids' must map role ARNs to strings")
+    clusters = raw.get("clusters", ["demo"])
+    if not isinstance(clusters, list) or not all(
+        isinstance(c, str) and _CLUSTER.match(c) for c in clusters
+    ):
+        raise DirectoryError("'clusters' must be a list of EKS cluster names")
     return Directory(
-        tuple(users), tuple(accounts), {str(k): str(v) for k, v in external_ids.items()}
+        tuple(users),
+        tuple(accounts),
+        {str(k): str(v) for k, v in external_ids.items()},
+        tuple(clusters),
     )
 
 

@@ -1,10 +1,11 @@
 """What every emulated AWS operation goes through first, and the keys the handlers read.
 
-Owns the per-call prologue (``begin``: count the call, add the configured latency, apply
-faults), the error answer (``respond``), the middleware that stamps a request id on every AWS
-answer, the clock the state reads (wall time plus an offset the control API can advance) and
-the app keys for the state and the clock. The services' handlers (``oidc``, ``portal``,
-``sts``, ``signin``, ``control``) import it; ``server`` wires them into one app.
+Owns the per-call prologue (``begin``: count the call and the calls answered at once, add the
+configured latency, apply faults), the error answer (``respond``), the middleware that stamps a
+request id on every AWS answer (and counts it answered), the clock the state reads (wall time
+plus an offset the control API can advance) and the app keys for the state and the clock. The
+services' handlers (``oidc``, ``portal``, ``sts``, ``signin``, ``control``) import it;
+``server`` wires them into one app.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class ShiftableClock:
 
 
 CLOCK = web.AppKey("clock", ShiftableClock)
+
+
+#: The operation a request is (set by ``begin``), so the middleware can count it answered.
+_OPERATION = web.RequestKey("operation", str)
 
 
 class DroppedConnection(Exception):
@@ -92,6 +97,9 @@ async def begin(request: web.Request, operation: str, service: str) -> web.Respo
     """Count the call, add latency, apply faults; a response here replaces the real one."""
     state = request.app[STATE]
     state.calls[operation] += 1
+    state.in_flight[operation] += 1  # until the middleware sees the answer go
+    state.peaks[operation] = max(state.peaks[operation], state.in_flight[operation])
+    request[_OPERATION] = operation
     rules = state.faults.take(operation)
     delay = state.config.latency + sum(r.seconds for r in rules if r.kind == "latency")
     if delay > 0:
@@ -116,6 +124,11 @@ async def aws_middleware(
     except DroppedConnection:
         # The transport is gone; aiohttp discards whatever is returned for it.
         return web.Response(status=499)
+    finally:
+        operation = request.get(_OPERATION)
+        if operation is not None:
+            in_flight = request.app[STATE].in_flight
+            in_flight[operation] = max(0, in_flight[operation] - 1)
     if not request.path.startswith("/_emulator/") and "x-amzn-RequestId" not in response.headers:
         response.headers["x-amzn-RequestId"] = request_id()
     return response

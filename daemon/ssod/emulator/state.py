@@ -59,6 +59,12 @@ class EmulatorState:
     access_tokens: dict[str, AccessRecord] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    #: Each EKS cluster's Kubernetes API stub (``https://127.0.0.1:PORT``) and their CA (PEM).
+    kube_endpoints: dict[str, str] = field(default_factory=dict)
+    kube_ca: bytes = b""
+    #: Calls being answered now, and the most answered at once, per operation (since a reset).
+    in_flight: Counter[str] = field(default_factory=Counter)
+    peaks: Counter[str] = field(default_factory=Counter)
     faults: FaultBook = field(default_factory=FaultBook)
     creds: CredentialStore = field(init=False)
     signin: SigninTokens = field(init=False)
@@ -246,6 +252,13 @@ class EmulatorState:
             if not auth.consumed and user_code in (None, auth.user_code):
                 auth.denied, auth.approve_at = True, None
                 count += 1
+        return count
+
+    def forget_clients(self) -> int:
+        """Forget every client registration (the application deleted, the instance re-created);
+        their device codes, authorization codes and refresh tokens stop working with them."""
+        count = len(self.clients)
+        self.clients.clear()
         return count
 
     def revoke(

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--ecs-port",
         type=int,
         default=None,
-        help="ECS endpoint port on 127.0.0.1 (default $SSOD_ECS_PORT or 9179; 0 picks a free one)",
+        help="ECS endpoint port on 127.0.0.1, exactly (default $SSOD_ECS_PORT, else 9179 when "
+        "free, else a port of your own kept in the state dir; 0 picks a free one)",
     )
     p.add_argument(
         "--ecs-listen",

@@ -4,9 +4,12 @@ In a terminal the menu is driven by the arrow keys and Enter (termios non-canoni
 restored), and typing filters it, which matters in organizations with hundreds of accounts;
 elsewhere (a pipe, a script) it is a numbered list read line by line. Line prompts read with
 ``input()`` so a terminal gets line editing (``readline``, imported only here: never on the
-``ssod credentials`` path), and Tab completes from the words the caller gives, as the AWS CLI
-v2's prompt does: a unique match is completed, several are listed at once, and Tab never
-inserts whitespace (where there is no readline, a typed Tab is dropped). Ctrl-C raises
+``ssod credentials`` path), and Tab completes from the words the caller gives, by readline's
+convention: Tab completes the matches' common prefix (a unique match in full), a second Tab
+lists them, and Tab never inserts whitespace (where there is no readline, a typed Tab is
+dropped). An answer refused that is the start of some of the words (``ap-northeast-``) is
+never refused bare: the matches are listed, as a second Tab would, and the prompt comes back
+with the answer typed in, to finish. Ctrl-C raises
 ``KeyboardInterrupt``; the end of input raises ``UsageError``. Knows nothing about AWS or the
 daemon.
 """
@@ -70,12 +73,19 @@ class Console:
         In a terminal, Tab completes the answer from ``completions``.
         """
         prompt = fmt if fmt is not None else f"{text} [{default}]: "
+        typed = ""
         while True:
-            line = self._read_line(prompt, text, completions).replace("\t", "")
+            line = self._read_line(prompt, text, completions, typed).replace("\t", "")
             answer = (line.strip() or default or "").strip()
             problem = validate(answer) if validate else None
             if problem is None:
                 return answer
+            matches = _starting_with(answer, completions)
+            if matches:  # not a value yet, but the start of some: show them, keep the typing
+                self.say(_columns(matches))
+                typed = answer
+                continue
+            typed = ""
             self.say(problem)
 
     def choose(self, items: Sequence[str]) -> int:
@@ -96,17 +106,25 @@ class Console:
 
         return int(self.ask("", fmt=f"Choose 1-{len(items)}: ", validate=valid)) - 1
 
-    def _read_line(self, prompt: str, text: str, completions: Sequence[str]) -> str:
+    def _read_line(
+        self, prompt: str, text: str, completions: Sequence[str], typed: str = ""
+    ) -> str:
         if self.stdin is sys.stdin and self.stdout is sys.stdout:
             if self.is_terminal and not self._editing:
                 self._readline = _load_readline()
                 self._editing = True
-            if self._readline is not None:
-                _Completer(completions).install(self._readline)
+            edit = self._readline
+            if edit is not None:
+                _Completer(completions).install(edit)
+                if typed:  # the answer so far, to finish (readline inserts it as if typed)
+                    edit.set_startup_hook(lambda: edit.insert_text(typed))
             try:
                 line = input(prompt)
             except EOFError:
                 line = None
+            finally:
+                if edit is not None and typed:
+                    edit.set_startup_hook(None)
         else:
             self.stdout.write(prompt)
             self.stdout.flush()
@@ -131,11 +149,27 @@ def _load_readline() -> Any:
         readline.parse_and_bind("bind ^I rl_complete")
     else:
         readline.parse_and_bind("tab: complete")
-        # List every match on the first Tab, as the CLI's prompt shows them while typing.
-        readline.parse_and_bind("set show-all-if-ambiguous on")
+        # The first Tab completes the common prefix, the next lists the matches (plain
+        # readline would ring once more first; show-all-if-ambiguous would list at once).
+        readline.parse_and_bind("set show-all-if-unmodified on")
     # Answers have no spaces: the whole line is the word to complete (a region has '-').
     readline.set_completer_delims("")
     return readline
+
+
+def _starting_with(answer: str, words: Sequence[str]) -> list[str]:
+    """The words ``answer`` is the start of (and not already one of), in their order."""
+    if not answer:
+        return []
+    return [w for w in dict.fromkeys(words) if w.startswith(answer) and w != answer]
+
+
+def _columns(words: Sequence[str]) -> str:
+    """``words`` in columns across the terminal, as readline lists completions."""
+    width = max(len(w) for w in words) + 2
+    per_row = max(1, (shutil.get_terminal_size().columns - 1) // width)
+    rows = [words[i : i + per_row] for i in range(0, len(words), per_row)]
+    return "\n".join("".join(w.ljust(width) for w in row).rstrip() for row in rows)
 
 
 class _Completer:

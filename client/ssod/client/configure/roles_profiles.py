@@ -112,7 +112,7 @@ def plan(
     template: str,
     region: str | None = None,
 ) -> list[NewProfile]:
-    """The profiles to add for the session's accounts and roles (sorted by account name)."""
+    """The profiles to add for the session's accounts and roles (in the menus' order)."""
     session = str(listing.get("session"))
     have = {
         (p.get("sso_account_id"), p.get("sso_role_name"))
@@ -120,12 +120,13 @@ def plan(
         if p.get("sso_session") == session
     }
     used = set(view.profiles) | set(taken) | {"default"}
-    accounts = [a for a in listing.get("accounts") or [] if isinstance(a, dict)]
-    accounts.sort(key=lambda a: (str(a.get("account_name") or "").casefold(), a["account_id"]))
+    from ssod.client.output import order
+
+    accounts = order.accounts(a for a in listing.get("accounts") or [] if isinstance(a, dict))
     added = []
     for account in accounts:
         account_id, account_name = str(account["account_id"]), str(account.get("account_name"))
-        for role in sorted(str(r) for r in account.get("roles") or []):
+        for role in order.roles(str(r) for r in account.get("roles") or []):
             if (account_id, role) in have:
                 continue
             fields = {"account_id": account_id, "account_name": account_name}

@@ -7,7 +7,9 @@ profile being configured (``[default]`` when none is named). The daemon only kno
 are in the config, so a new sso-session is written before the login (a legacy start URL gets a
 provisional profile, removed again); the profile comes last. Until that final write every exit
 path puts the file back as it was (``configure.edit``). The questions about the session are
-``configure.session``'s (shared with ``ssod configure sso-session``).
+``configure.session``'s (shared with ``ssod configure sso-session``). As the CLI does, the
+accounts are listed without their roles, then only the chosen account's roles are asked for
+(one ListAccountRoles); both menus are in the CLI's order (``output.order``).
 """
 
 from __future__ import annotations
@@ -28,14 +30,21 @@ from ssod.client.configure.edit import ConfigEdit
 from ssod.client.configure.prompt import Console, Validator
 from ssod.client.configure.session import DEFAULT_SCOPES, SessionQuestions, check_daemon_config
 from ssod.client.ipc import IpcClient
-from ssod.client.output import render
+from ssod.client.output import order, render
 from ssod.configwriter import Update
-from ssod.errors import ConfigError, LoginRequired, RoleAccessDenied, SsodError, UsageError
+from ssod.errors import (
+    BadRequest,
+    ConfigError,
+    LoginRequired,
+    RoleAccessDenied,
+    SsodError,
+    UsageError,
+)
 from ssod.wire import Op
 
 #: A login waits for a person: the PKCE flow allows 10 minutes, a device code about as long.
 LOGIN_WAIT = 660.0
-#: Listing roles makes one AWS call per account: large organizations take a while.
+#: Listing accounts pages through ListAccounts: large organizations take a while.
 ROLES_WAIT = 180.0
 
 
@@ -85,7 +94,7 @@ class Steps:
         try:
             target, fresh = self._session(view)
             listing = self._listing(target, fresh)
-            self._pick(listing)
+            self._pick(listing, target)
             self._profile_settings()
             edit.commit(self._updates())
         except BaseException:
@@ -105,16 +114,33 @@ class Steps:
     def _listing(self, target: Mapping[str, str], fresh: bool) -> Mapping[str, Any]:
         if not fresh:
             try:
-                return self._roles(target)
+                return self._accounts(target)
             except LoginRequired:
                 pass
         self._login(target)
-        return self._roles(target)
+        return self._accounts(target)
 
-    def _roles(self, target: Mapping[str, str]) -> Mapping[str, Any]:
+    def _accounts(self, target: Mapping[str, str]) -> Mapping[str, Any]:
+        """The accounts, without their roles (one ListAccounts, as the CLI asks)."""
+        try:
+            return self._ask_roles(target, accounts_only=True)
+        except BadRequest:
+            return self._ask_roles(target)  # a daemon older than this client: everything
+
+    def _roles_of(self, target: Mapping[str, str], account: Mapping[str, Any]) -> list[str]:
+        """The chosen account's roles (one ListAccountRoles, as the CLI asks)."""
+        if "roles" in account:  # an older daemon listed them all already
+            listed = account["roles"]
+        else:
+            reply = self._ask_roles(target, account_id=str(account["account_id"]))
+            found = [a for a in reply.get("accounts") or [] if isinstance(a, dict)]
+            listed = found[0].get("roles") if found else []
+        return [str(r) for r in listed or []]
+
+    def _ask_roles(self, target: Mapping[str, str], **args: str | bool) -> Mapping[str, Any]:
         saved, self._client.timeout = self._client.timeout, ROLES_WAIT
         try:
-            return self._client.request(Op.ROLES, **target)
+            return self._client.request(Op.ROLES, **target, **args)
         finally:
             self._client.timeout = saved
 
@@ -276,19 +302,18 @@ class Steps:
         self._console.say(f"There are {len(keys)} {kind}s available to you.")
         return keys[self._console.choose(labels)]
 
-    def _pick(self, listing: Mapping[str, Any]) -> None:
+    def _pick(self, listing: Mapping[str, Any], target: Mapping[str, str]) -> None:
         raw = listing.get("accounts")
         accounts = [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []
         if not accounts:
             raise RoleAccessDenied("no AWS accounts are available to you")
-        accounts.sort(key=lambda a: (str(a.get("account_name", "")).casefold(), a["account_id"]))
+        accounts = order.accounts(accounts)
         ids = [str(a["account_id"]) for a in accounts]
         labels = [account_label(a) for a in accounts]
         account_id = self._choose("AWS account", "--account-id", self._args.account_id, ids, labels)
         self._console.say(f"Using the account ID {account_id}")
-        roles = [
-            str(r) for r in next(a for a in accounts if a["account_id"] == account_id)["roles"]
-        ]
+        chosen = next(a for a in accounts if str(a["account_id"]) == account_id)
+        roles = order.roles(self._roles_of(target, chosen))
         if not roles:
             raise RoleAccessDenied(f"no roles are available for the account {account_id}")
         role = self._choose("role", "--role-name", self._args.role_name, roles, roles)

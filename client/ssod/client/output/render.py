@@ -9,8 +9,9 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               uptime_seconds, ecs_url, ipc, config_file, config_loaded_at, config_error,
               ecs_token_error, ecs_urls (every address served), ecs_waiting (link-local
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
-              scoped-token file could not be read), endpoints (the AWS_ENDPOINT_URL*
-              variables the daemon was started with: {NAME: URL})
+              scoped-token file could not be read), tokens_unsaved (why a revocation is not
+              in that file yet), endpoints (the AWS_ENDPOINT_URL* variables the daemon was
+              started with: {NAME: URL})
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -48,6 +49,7 @@ DAEMON_KEYS = (
     "imds_url",
     "imds_profile",
     "tokens_error",
+    "tokens_unsaved",
     "endpoints",
 )
 SESSION_KEYS = (
@@ -281,6 +283,8 @@ def status_text(
         field("ECS token", str(d["ecs_token_error"]), "red")
     if d["tokens_error"]:
         field("tokens error", str(d["tokens_error"]), "red")
+    if d["tokens_unsaved"]:
+        field("tokens", f"revocation not saved yet ({d['tokens_unsaved']}); retrying", "red")
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color, width, bool(d["config_error"])))
     out.append("")
@@ -330,7 +334,11 @@ def _sessions_text(
     for s in sessions:
         state = str(s["state"] or "?")
         ready = state == "ready"
-        if not ready:
+        # Expired but refreshable: AWS did not answer, and the daemon is retrying by itself.
+        retrying = state == "expired" and bool(s["refreshable"]) and bool(s["next_refresh"])
+        if retrying:
+            refresh = relative(s["next_refresh"], now)
+        elif not ready:
             refresh = "-"
         elif s["refreshable"]:
             refresh = relative(s["next_refresh"], now)  # the why: next_refresh_reason in --json
@@ -348,7 +356,11 @@ def _sessions_text(
                 str(s["start_url"] or "-"),
             ]
         )
-        if not ready:
+        if retrying:
+            why = f" ({s['last_error']})" if s["last_error"] else ""
+            when = relative(s["next_refresh"], now)
+            notes.append(f"  {s['name']}: AWS unavailable{why}, retrying {when}")
+        elif not ready:
             notes.append(f"  {login_needed_text(s)}")
         elif s["last_error"]:
             notes.append(f"  {s['name']}: {s['last_error']} (will retry)")
@@ -454,11 +466,14 @@ def revoked_text(result: Mapping[str, Any]) -> str:
 
 
 def roles_data(roles: Mapping[str, Any]) -> dict[str, Any]:
-    """The roles reply reduced to its documented keys."""
+    """The roles reply reduced to its documented keys, in the wizard's menu order."""
+    from ssod.client.output import order  # the AWS CLI's keys (aws/aws-cli#10149)
+
     out = _project(roles, ("session", "start_url", "region"))
-    out["accounts"] = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
-    for account in out["accounts"]:
-        account["roles"] = [str(r) for r in account["roles"] or []]
+    accounts = [_project(a, ACCOUNT_KEYS) for a in _list(roles, "accounts")]
+    for account in accounts:
+        account["roles"] = order.roles(str(r) for r in account["roles"] or [])
+    out["accounts"] = order.accounts(accounts)
     return out
 
 
@@ -477,7 +492,7 @@ def roles_text(
         key = (str(p.get("account_id")), str(p.get("role_name")))
         configured.setdefault(key, []).append(str(p.get("name")))
     rows: list[list[Cell]] = []
-    for a in sorted(data["accounts"], key=lambda a: (str(a["account_name"]), str(a["account_id"]))):
+    for a in data["accounts"]:
         for role in a["roles"] or ["(no roles)"]:
             names = configured.get((str(a["account_id"]), role), [])
             rows.append(

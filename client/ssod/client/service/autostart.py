@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 
 from ssod.errors import DaemonUnavailable
+from ssod.privatedir import make_private_dirs
 
 START_HINT = "start it with `ssod service install` (a user service) or `ssod daemon` (foreground)"
 NO_AUTOSTART = "SSOD_NO_AUTOSTART"
@@ -90,7 +91,7 @@ def ensure_daemon(socket_path: str) -> None:
 
     state = paths.state_dir()
     try:
-        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(state)
         lock_fd = os.open(state / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         why = f"could not start one: {state}: {exc.strerror}"

@@ -22,6 +22,7 @@ from ssod import atomicfile, paths
 from ssod.client.service import units as service
 from ssod.client.service.units import ServiceSpec
 from ssod.errors import SsodError
+from ssod.privatedir import make_private_dirs
 
 SYSTEMCTL = ("systemctl", "--user")
 _MANAGER_UP = {"running", "degraded", "starting", "initializing", "maintenance", "stopping"}
@@ -288,7 +289,7 @@ def apply(steps: Sequence[Step], runner: Runner, out: TextIO) -> None:
             print(f"wrote {step.path}", file=out)
         elif isinstance(step, MakeDirs):
             for path in step.paths:
-                path.mkdir(mode=0o700, parents=True, exist_ok=True)
+                make_private_dirs(path)
                 print(f"created {path}", file=out)
         elif isinstance(step, Remove):
             step.path.unlink(missing_ok=True)
@@ -306,5 +307,5 @@ def apply(steps: Sequence[Step], runner: Runner, out: TextIO) -> None:
 
 def write_private(path: Path, content: bytes) -> None:
     """Write ``path`` atomically with mode 0600 (``atomicfile``), creating its directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     atomicfile.write(path, content)

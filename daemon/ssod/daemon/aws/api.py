@@ -33,7 +33,7 @@ from botocore.exceptions import (
 )
 
 from ssod.daemon.aws.credentials import RoleCredentials
-from ssod.errors import AwsUnavailable, RoleAccessDenied
+from ssod.errors import AwsError, AwsUnavailable, RoleAccessDenied
 
 log = logging.getLogger("ssod.aws")
 
@@ -53,6 +53,15 @@ class OidcProblem(Exception):
 
 class TokenRejected(Exception):
     """The SSO portal refused the access token (401), even if its expiresAt lies ahead."""
+
+
+class PortalThrottled(Exception):
+    """The SSO portal throttled a listing call (TooManyRequestsException), botocore's retry
+    too; the lister pauses and asks again (``engine.listing``). ``message`` says which call."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,17 @@ class Account:
     account_id: str
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class EksCluster:
+    """What ``aws eks update-kubeconfig`` takes from DescribeCluster."""
+
+    name: str
+    arn: str
+    endpoint: str
+    certificate_authority: str
+    status: str
 
 
 class AwsApi(Protocol):
@@ -137,6 +157,10 @@ class AwsApi(Protocol):
         external_id: str | None = None,
     ) -> RoleCredentials: ...
 
+    async def describe_cluster(
+        self, source: RoleCredentials, region: str, name: str
+    ) -> EksCluster: ...
+
     def oidc_endpoint(self, region: str) -> str: ...
 
     async def has_oidc_endpoint(self, region: str) -> bool: ...
@@ -168,13 +192,22 @@ _OIDC_KINDS = {
 }
 
 
+#: Throttling error codes of the portal (botocore's retry handler's list, the ones it sends).
+_THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+
+
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What went wrong in plain words: AWS's answer, or why none came (never a class name)."""
+    """What failed, once, in plain words: AWS's answer, or why none came (never a class name).
+
+    The caller says what happens next (the broker retries; a command's user is told to try
+    again), so no advice here.
+    """
+    name = "".join(part.title() for part in operation.split("_"))  # the API's name
     if isinstance(err, ClientError):
         detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
     else:
         detail = transport_failure(err)
-    return AwsUnavailable(f"AWS {operation} failed: {detail}")
+    return AwsUnavailable(f"AWS {name} failed: {detail}")
 
 
 #: Why no answer came, by the transport error's class; first match wins (subclasses first).
@@ -189,7 +222,10 @@ _TRANSPORT_FAILURES: tuple[tuple[type[Exception], str], ...] = (
 
 
 def transport_failure(err: Exception) -> str:
-    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed."""
+    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed.
+
+    The host only (scheme and host say which region's endpoint; never the query string).
+    """
     kwargs = getattr(err, "kwargs", None)
     url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
     host = (urlsplit(url).netloc or url) if isinstance(url, str) and url else "the endpoint"
@@ -321,7 +357,9 @@ class BotocoreAws:
         except BotoCoreError as err:
             raise _unavailable(method, err) from None
 
-    async def _portal_call(self, region: str, method: str, params: dict[str, Any]) -> Any:
+    async def _portal_call(
+        self, region: str, method: str, params: dict[str, Any], *, paced: bool = False
+    ) -> Any:
         try:
             client = await self._client("sso", region)
             return await getattr(client, method)(**params)
@@ -329,6 +367,8 @@ class BotocoreAws:
             code = _error_code(err)
             if code == "UnauthorizedException":
                 raise TokenRejected(method) from None
+            if paced and code in _THROTTLING:
+                raise PortalThrottled(_unavailable(method, err).message) from None
             if code in {"ForbiddenException", "ResourceNotFoundException"}:
                 raise RoleAccessDenied(
                     f"IAM Identity Center refused {method}: {code}; check the account and role"
@@ -356,11 +396,11 @@ class BotocoreAws:
         )
 
     async def list_accounts(self, region: str, access_token: str) -> list[Account]:
-        """ListAccounts, all pages."""
+        """ListAccounts, all pages; PortalThrottled when throttled."""
         accounts: list[Account] = []
         params: dict[str, Any] = {"accessToken": access_token}
         while True:
-            reply = await self._portal_call(region, "list_accounts", params)
+            reply = await self._portal_call(region, "list_accounts", params, paced=True)
             accounts.extend(
                 Account(
                     account_id=a["accountId"],
@@ -376,11 +416,11 @@ class BotocoreAws:
     async def list_account_roles(
         self, region: str, access_token: str, account_id: str
     ) -> list[str]:
-        """ListAccountRoles, all pages: the role names."""
+        """ListAccountRoles, all pages: the role names; PortalThrottled when throttled."""
         roles: list[str] = []
         params: dict[str, Any] = {"accessToken": access_token, "accountId": account_id}
         while True:
-            reply = await self._portal_call(region, "list_account_roles", params)
+            reply = await self._portal_call(region, "list_account_roles", params, paced=True)
             roles.extend(r["roleName"] for r in reply.get("roleList", []))
             if not reply.get("nextToken"):
                 return roles
@@ -434,6 +474,37 @@ class BotocoreAws:
             expiration=expiration.astimezone(UTC),
             account_id=role_arn.split(":")[4] if role_arn.count(":") >= 5 else source.account_id,
             role_arn=reply.get("AssumedRoleUser", {}).get("Arn") or role_arn,
+        )
+
+    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
+        """EKS DescribeCluster with ``source`` credentials (``AWS_ENDPOINT_URL_EKS`` honoured)."""
+        creator = self._session.create_client(
+            "eks",
+            region_name=region,
+            config=self._signed_config,
+            aws_access_key_id=source.access_key_id,
+            aws_secret_access_key=source.secret_access_key,
+            aws_session_token=source.session_token,
+        )
+        try:
+            async with creator as eks:
+                reply = await eks.describe_cluster(name=name)
+        except ClientError as err:
+            code = _error_code(err)
+            if code == "ResourceNotFoundException":
+                raise AwsError(f"EKS has no cluster named {name!r} in {region}") from None
+            if code in {"AccessDeniedException", "AccessDenied"}:
+                raise RoleAccessDenied(f"EKS refused DescribeCluster for {name!r}") from None
+            raise _unavailable("DescribeCluster", err) from None
+        except BotoCoreError as err:
+            raise _unavailable("DescribeCluster", err) from None
+        cluster = reply["cluster"]
+        return EksCluster(
+            name=str(cluster.get("name", name)),
+            arn=str(cluster.get("arn", "")),
+            endpoint=str(cluster.get("endpoint", "")),
+            certificate_authority=str(cluster.get("certificateAuthority", {}).get("data", "")),
+            status=str(cluster.get("status", "")),
         )
 
     async def close(self) -> None:

@@ -1,7 +1,8 @@
 """The one HTTP call console sign-in needs: ``getSigninToken`` on the AWS federation endpoint.
 
-The federation endpoint is not an SDK operation, so this is a plain aiohttp client: HTTPS with
-the system trust store (or ``AWS_CA_BUNDLE``), proxies from the environment (``HTTPS_PROXY``),
+The federation endpoint is not an SDK operation, so this is a plain aiohttp client under the
+outbound policy the start-URL lookup shares (``outbound``: the system trust store or
+``AWS_CA_BUNDLE``, proxies from the environment as botocore reads them, never ``~/.netrc``), with
 a short timeout. The role credentials travel only in the request body (the ``Session`` field of
 a form POST, as the AWS Toolkit for JetBrains sends it), so they appear in no URL and no proxy
 log; the answer's token is returned, never logged. A refusal (4xx) is ``FederationRefused``;
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from ssod.daemon.aws import outbound
 from ssod.daemon.aws.credentials import RoleCredentials
 from ssod.errors import AwsUnavailable, FederationRefused
 
@@ -34,12 +35,7 @@ class FederationClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            context = ssl.create_default_context(cafile=self._ca_bundle or None)
-            self._session = aiohttp.ClientSession(
-                timeout=TIMEOUT,
-                trust_env=True,
-                connector=aiohttp.TCPConnector(ssl=context),
-            )
+            self._session = outbound.session(TIMEOUT, self._ca_bundle)
         return self._session
 
     async def signin_token(
@@ -57,7 +53,8 @@ class FederationClient:
         if duration is not None:
             form["SessionDuration"] = str(duration)
         try:
-            async with self._client().post(federation_url, data=form) as resp:
+            proxy = outbound.proxy_for(federation_url)
+            async with self._client().post(federation_url, data=form, proxy=proxy) as resp:
                 body = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as err:

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from urllib.request import getproxies, proxy_bypass
 
-from ssod.errors import AwsUnavailable, ConfigError
+from ssod.errors import ConfigError, StartUrlUnreachable
 
 _AWS_OWNED_SUFFIXES = (
     ".app.aws",
@@ -67,7 +65,7 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 TIMEOUT = 10.0
 
 #: One HTTP request: (method, url) -> (status, Location header). Raises ``OSError`` (or
-#: ``AwsUnavailable``) when the host cannot be reached.
+#: ``StartUrlUnreachable``) when the host cannot be reached.
 Fetch = Callable[[str, str], Awaitable[tuple[int, str | None]]]
 
 
@@ -150,7 +148,11 @@ async def lookup(start_url: str, fetch: Fetch) -> str:
         target = await follow(start_url, fetch)
     except OSError as err:
         reason = str(err) or type(err).__name__
-        raise AwsUnavailable(f"could not look up the start URL {start_url}: {reason}") from None
+        host = urlsplit(start_url).hostname or start_url
+        raise StartUrlUnreachable(
+            f"could not look up the start URL {start_url}: its host {host} did not answer "
+            f"({reason})"
+        ) from None
     return landed(start_url, target)
 
 
@@ -171,24 +173,22 @@ async def resolve(start_url: str, configured_region: str | None, fetch: Fetch) -
 
 
 def http_fetch(timeout: float = TIMEOUT) -> Fetch:
-    """The real ``Fetch``: aiohttp, no redirects followed, AWS_CA_BUNDLE and proxies honoured.
-
-    Proxies come from the environment as urllib (the CLI's client) reads them; aiohttp's own
-    ``trust_env`` is off because it would also send ``~/.netrc`` credentials to the host.
+    """The real ``Fetch``: aiohttp, no redirects followed, under the outbound policy the
+    console's federation client shares (``outbound``: AWS_CA_BUNDLE, proxies from the
+    environment, never ``~/.netrc``).
     """
 
     async def fetch(method: str, url: str) -> tuple[int, str | None]:
         import aiohttp
 
-        context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+        from ssod.daemon.aws import outbound
+
         limits = aiohttp.ClientTimeout(total=timeout)
-        host = urlsplit(url).hostname or ""
-        proxy = None if proxy_bypass(host) else getproxies().get("https")
         try:
             async with (
-                aiohttp.ClientSession(timeout=limits) as session,
+                outbound.session(limits, os.environ.get("AWS_CA_BUNDLE")) as session,
                 session.request(
-                    method, url, allow_redirects=False, ssl=context, proxy=proxy
+                    method, url, allow_redirects=False, proxy=outbound.proxy_for(url)
                 ) as reply,
             ):
                 return reply.status, reply.headers.get("Location")

@@ -6,6 +6,13 @@ for that session joins it, so one browser tab opens, never a storm. Progress is 
 replay. The PKCE callback server binds 127.0.0.1 on a free port *before* the URL is shown and
 checks ``state``. The result is written to the AWS CLI's token cache and handed to the
 ``SessionKeeper``. Drives the pure steps in ``oidc.py`` through ``AwsApi``.
+
+A cached client registration IAM Identity Center no longer knows (``invalid_client``: the
+application deleted, the instance re-created, a cache from another instance) is replaced by a
+new one within the same login. The device flow learns it from StartDeviceAuthorization; a
+browser would only show an error page, so before a cached registration goes into an authorize
+URL it is checked with a CreateToken for a code that cannot exist (a known client gets
+``invalid_grant``, a forgotten one ``invalid_client``).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -33,6 +41,7 @@ from ssod.daemon.store.tokencache import (
     registration_cache_key,
 )
 from ssod.errors import (
+    AwsUnavailable,
     ConfigError,
     LoginCancelled,
     LoginFailed,
@@ -211,7 +220,11 @@ class LoginManager:
 
     # -- registration --------------------------------------------------------------------
 
-    async def _registration(self, spec: SessionSpec, flow: Flow, issuer: str) -> Registration:
+    async def _registration(
+        self, spec: SessionSpec, flow: Flow, issuer: str, *, fresh: bool = False
+    ) -> tuple[Registration, bool]:
+        """A registration for ``flow`` (a new one if ``fresh``), and whether it came from the
+        cache."""
         if not await self._aws.has_oidc_endpoint(spec.region):
             # Said now: botocore would build a host name for it and fail to connect, retrying.
             raise ConfigError(
@@ -226,8 +239,8 @@ class LoginManager:
             cached = await asyncio.to_thread(self._cache.read_registration, key)
         except SsodError:
             cached = None
-        if cached is not None and cached.usable_for(flow, now):
-            return cached
+        if not fresh and cached is not None and cached.usable_for(flow, now):
+            return cached, True
         name = oidc.client_name(session_name, int(now.timestamp()))
         try:
             if flow == "pkce":
@@ -258,7 +271,29 @@ class LoginManager:
         except OidcProblem as problem:
             raise LoginFailed(f"client registration refused: {problem.kind}") from None
         await asyncio.to_thread(self._cache.write_registration, key, reg)
-        return reg
+        return reg, False
+
+    def _forgotten(self, spec: SessionSpec) -> None:
+        # IAM Identity Center no longer knows the cached client: register again.
+        log.warning("event=registration_forgotten session=%s reason=invalid_client", spec.name)
+
+    async def _known(self, spec: SessionSpec, reg: Registration) -> bool:
+        """Does IAM Identity Center still know ``reg``? Unsure (AWS down) counts as yes."""
+        try:
+            await self._aws.create_token(
+                spec.region,
+                clientId=reg.client_id,
+                clientSecret=reg.client_secret,
+                grantType="authorization_code",
+                redirectUri=oidc.REDIRECT_URI_BASE,
+                codeVerifier=oidc.code_verifier(),
+                code=secrets.token_urlsafe(32),  # no such code: only the client is judged
+            )
+        except OidcProblem as problem:
+            return problem.kind != "invalid_client"
+        except AwsUnavailable:
+            return True
+        return True
 
     def _token(self, spec: SessionSpec, reg: Registration, grant: Any) -> Obtained:
         """The cache token for a CreateToken answer, and the lifetime AWS issued it for."""
@@ -280,11 +315,20 @@ class LoginManager:
 
     async def _device(self, run: LoginRun) -> Obtained:
         spec = run.spec
-        reg = await self._registration(spec, "device", run.issuer)
+        reg, cached = await self._registration(spec, "device", run.issuer)
         try:
-            auth = await self._aws.start_device_authorization(
-                spec.region, reg.client_id, reg.client_secret, run.issuer
-            )
+            try:
+                auth = await self._aws.start_device_authorization(
+                    spec.region, reg.client_id, reg.client_secret, run.issuer
+                )
+            except OidcProblem as problem:
+                if not (cached and problem.kind == "invalid_client"):
+                    raise
+                self._forgotten(spec)
+                reg, _ = await self._registration(spec, "device", run.issuer, fresh=True)
+                auth = await self._aws.start_device_authorization(
+                    spec.region, reg.client_id, reg.client_secret, run.issuer
+                )
         except OidcProblem as problem:
             raise LoginFailed(f"device authorization refused: {problem.kind}") from None
         run.emit(
@@ -322,7 +366,10 @@ class LoginManager:
 
     async def _pkce(self, run: LoginRun) -> Obtained:
         spec = run.spec
-        reg = await self._registration(spec, "pkce", run.issuer)
+        reg, cached = await self._registration(spec, "pkce", run.issuer)
+        if cached and not await self._known(spec, reg):
+            self._forgotten(spec)
+            reg, _ = await self._registration(spec, "pkce", run.issuer, fresh=True)
         verifier = oidc.code_verifier()
         state = oidc.new_state()
         callback: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()

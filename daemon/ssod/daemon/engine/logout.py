@@ -3,7 +3,8 @@
 A logout ends any login flow running for the session, revokes the token at the portal (while
 it is still valid; a refusal is logged, not fatal), deletes the session's token file and the
 AWS CLI cache entries of its profiles' role credentials (as ``aws sso logout`` does), and
-leaves the session login-required.
+leaves the session login-required. The EKS tokens and role credentials its profiles signed with
+are dropped too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from ssod.daemon.aws.api import AwsApi, TokenRejected
 from ssod.daemon.config.awsconfig import SsoProfile
 from ssod.daemon.engine.broker import Broker
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.served import Profile
@@ -55,6 +57,8 @@ class Logout:
         broker: Broker,
         logins: LoginManager,
         clock: Clock,
+        *,
+        eks: EksTokens | None = None,
     ) -> None:
         self._aws = aws
         self._cache = cache
@@ -62,6 +66,7 @@ class Logout:
         self._broker = broker
         self._logins = logins
         self._clock = clock
+        self._eks = eks
 
     async def log_out(self, key: str | None) -> list[SessionLogout]:
         """Log out session ``key``, or every configured session for None; one result each."""
@@ -85,7 +90,10 @@ class Logout:
             except (TokenRejected, AwsError) as err:
                 log.info("event=logout_revoke_failed session=%s error=%s", state.spec.name, err)
         await asyncio.to_thread(self._cache.delete_token, key)
-        cli_keys = cli_cache_keys(self._broker.forget_session(key))
+        dropped = self._broker.forget_session(key)
+        if self._eks is not None:
+            self._eks.forget({profile.name for profile in dropped})
+        cli_keys = cli_cache_keys(dropped)
         removed = await asyncio.to_thread(self._cli_cache.delete_sso_entries, cli_keys)
         self._broker.sessions.forget(key, "logged out")
         log.info("event=logged_out session=%s revoked=%s", state.spec.name, revoked)

@@ -1,8 +1,9 @@
 """The accounts and roles a signed-in session can use, listed through the SSO portal.
 
-What ``ssod configure`` and ``ssod roles`` show: every account (ListAccounts) with its roles
-(ListAccountRoles), asked with the session's token under the sessions' one rule for a token
-the portal rejects (``SessionKeeper.with_token``).
+What ``ssod configure`` and ``ssod roles`` show: the accounts (ListAccounts), one account's
+roles (ListAccountRoles) or every account with its roles, asked with the session's token under
+the sessions' one rule for a token the portal rejects (``SessionKeeper.with_token``); the calls
+are paced by ``listing`` (a few at a time, pausing when throttled).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ssod.daemon.aws.api import AwsApi
+from ssod.daemon.engine.listing import PacedListing
+from ssod.daemon.engine.model import Clock, SystemClock
 from ssod.daemon.engine.sessions import SessionKeeper, SessionSpec
 from ssod.errors import LoginRequired
 from ssod.replies import AccountRoles
@@ -17,7 +20,8 @@ from ssod.replies import AccountRoles
 
 @dataclass(frozen=True)
 class RoleListing:
-    """A session's accounts, each with its sorted role names."""
+    """A session's accounts, each with its role names in the portal's order (the client sorts
+    both with the AWS CLI's keys)."""
 
     spec: SessionSpec
     accounts: list[AccountRoles]
@@ -26,29 +30,29 @@ class RoleListing:
 class RoleLister:
     """Lists accounts and roles for configured sessions."""
 
-    def __init__(self, aws: AwsApi, sessions: SessionKeeper) -> None:
+    def __init__(self, aws: AwsApi, sessions: SessionKeeper, clock: Clock | None = None) -> None:
         self._aws = aws
         self._sessions = sessions
+        self._clock = clock or SystemClock()
 
-    async def list(self, key: str) -> RoleListing:
-        """Every account session ``key`` can use, with its roles."""
+    async def list(
+        self, key: str, *, accounts_only: bool = False, account_id: str | None = None
+    ) -> RoleListing:
+        """The accounts session ``key`` can use with their roles; ``accounts_only``: without
+        roles (ListAccounts only); ``account_id``: that account's roles only (its name and
+        email are not looked up), as ``aws configure sso`` asks."""
         state = self._sessions.get(key)
         if state is None:
             raise LoginRequired("that session is not configured")
         region = state.spec.region
 
         async def listed(access_token: str) -> list[AccountRoles]:
-            accounts: list[AccountRoles] = []
-            for account in await self._aws.list_accounts(region, access_token):
-                roles = await self._aws.list_account_roles(region, access_token, account.account_id)
-                accounts.append(
-                    {
-                        "account_id": account.account_id,
-                        "account_name": account.name,
-                        "email": account.email,
-                        "roles": sorted(roles),
-                    }
-                )
-            return accounts
+            paced = PacedListing(self._aws, region, access_token, self._clock)
+            if account_id is not None:
+                roles = await paced.roles_of(account_id)
+                return [{"account_id": account_id, "account_name": "", "email": "", "roles": roles}]
+            if accounts_only:
+                return await paced.accounts()
+            return await paced.everything()
 
         return RoleListing(spec=state.spec, accounts=await self._sessions.with_token(key, listed))

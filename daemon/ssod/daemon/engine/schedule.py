@@ -25,6 +25,8 @@ BOTOCORE_TOKEN_WINDOW = timedelta(minutes=15)
 #: The longest the broker sleeps before re-checking the wall clock. Monotonic sleeps do not
 #: advance while a laptop is suspended, so a wake-up re-evaluates everything at most this late.
 MAX_SLEEP = timedelta(seconds=60)
+#: How soon a token the cache file could not take (a full disk) is written again.
+CACHE_WRITE_RETRY = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,23 @@ def serve_until(
     return expires_at - _effective_margin(policy.credential_margin, lifetime)
 
 
-def backoff(failures: int, policy: RefreshPolicy, rng: random.Random | None = None) -> timedelta:
+@dataclass(frozen=True)
+class ListingPolicy:
+    """How every account's roles are listed (``ssod roles``): a few calls at a time, and a
+    pause for the whole listing whenever the portal throttles one (TooManyRequests)."""
+
+    #: Portal calls in flight at once.
+    concurrency: int = 8
+    #: Tries of one call the portal keeps throttling (each already retried once by botocore).
+    attempts: int = 5
+    #: The pause after a throttled call; doubles per throttled try of that call, up to the max.
+    backoff_base: timedelta = timedelta(milliseconds=250)
+    backoff_max: timedelta = timedelta(seconds=8)
+
+
+def backoff(
+    failures: int, policy: RefreshPolicy | ListingPolicy, rng: random.Random | None = None
+) -> timedelta:
     """Delay before retry number ``failures`` (1-based): exponential, capped, with full jitter."""
     if failures < 1:
         return timedelta(0)

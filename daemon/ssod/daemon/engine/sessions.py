@@ -76,6 +76,9 @@ class SessionState:
     refresh_why: str | None = None
     last_error: str | None = None
     cache_error: str | None = None  # why the token file could not be read, until it can be
+    #: Why our token could not be written to the cache file (other tools read an older one
+    #: meanwhile), until a write succeeds.
+    write_error: str | None = None
     failures: int = 0
     notified: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -233,6 +236,7 @@ class SessionKeeper:
         """A login produced ``token`` (already written to the cache), issued for ``lifetime``."""
         state = self._sessions[key]
         self._take(state, token, "login", lifetime=lifetime)
+        self._written(state)
         state.wake.set()
 
     def forget(self, key: str, reason: str) -> None:
@@ -274,8 +278,41 @@ class SessionKeeper:
             assert due is not None
             if due <= now:
                 await self._refresh_locked(state, reason="refresh ahead of expiry")
-                return state.next_refresh
+                due = state.next_refresh
+            elif state.write_error is not None:
+                await self._write_again(state)
+            if state.write_error is not None and due is not None:
+                return min(due, now + schedule.CACHE_WRITE_RETRY)
             return due
+
+    async def _write_again(self, state: SessionState) -> None:
+        """Write our token after a failed write, unless the file holds it (or a newer one)."""
+        ours = state.token
+        if ours is None:
+            return
+
+        def ours_unless_newer(disk: SsoToken | None) -> SsoToken | None:
+            if disk is not None and disk.expires_at >= ours.expires_at.replace(microsecond=0):
+                return None
+            base = disk if disk is not None and disk.client_id == ours.client_id else ours
+            return replace(
+                base,
+                access_token=ours.access_token,
+                expires_at=ours.expires_at,
+                refresh_token=ours.refresh_token,
+            )
+
+        try:
+            await asyncio.to_thread(self._cache.update_token, state.spec.key, ours_unless_newer)
+        except CacheError as err:
+            state.write_error = _write_error(err)
+            return
+        self._written(state)
+
+    def _written(self, state: SessionState) -> None:
+        if state.write_error is not None:
+            state.write_error = None
+            log.info("event=cache_written session=%s", state.spec.name)
 
     def _schedule(self, state: SessionState, token: SsoToken) -> None:
         """Set the next refresh of ``token`` (and why then) from its lifetime, if ssod knows it."""
@@ -346,10 +383,14 @@ class SessionKeeper:
             written = await asyncio.to_thread(self._cache.update_token, state.spec.key, renew)
             fresh = written or fresh
         except CacheError as err:
-            # The token still works from memory; the next refresh writes the file again.
+            # The token still works from memory; status says so until a write lands (the
+            # loop tries again every CACHE_WRITE_RETRY, and so does the next refresh).
+            state.write_error = _write_error(err)
             log.warning(
                 "event=cache_write_failed session=%s error=%r", state.spec.name, err.message
             )
+        else:
+            self._written(state)
         self._take(state, fresh, reason, lifetime=lifetime)
         state.last_refresh = now
         log.info(
@@ -389,6 +430,7 @@ class SessionKeeper:
         now = self._clock.now()
         if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
+            self._written(state)  # the file holds the token we serve
 
     def _take(
         self, state: SessionState, token: SsoToken, how: str, *, lifetime: timedelta | None = None
@@ -445,3 +487,10 @@ class SessionKeeper:
             f"The SSO token cannot be refreshed and expires at "
             f"{format_timestamp(token.expires_at)}. Run: {state.spec.login_hint}",
         )
+
+
+def _write_error(err: CacheError) -> str:
+    return (
+        f"the token cache could not be written ({err.message}); other tools read an older "
+        "token until it can"
+    )

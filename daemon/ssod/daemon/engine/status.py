@@ -63,8 +63,9 @@ def session_status(state: SessionState, now: datetime) -> SessionStatus:
         "next_refresh": _ts(state.next_refresh),
         "next_refresh_reason": state.refresh_why,
         # A token file that cannot be read is the most pressing error while it lasts; once the
-        # file reads again, whatever went wrong before (if anything) is the truth again.
-        "last_error": state.cache_error or state.last_error,
+        # file reads again, whatever went wrong before (if anything) is the truth again. A token
+        # the file could not take comes next: other tools read an older one meanwhile.
+        "last_error": state.cache_error or state.write_error or state.last_error,
         "login_command": state.spec.login_hint,
     }
 

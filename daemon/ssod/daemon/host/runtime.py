@@ -22,6 +22,7 @@ from types import TracebackType
 from ssod import daemonlock, fastwire
 from ssod.errors import DaemonAlreadyRunning, RuntimeDirError
 from ssod.paths import MAX_SOCKET_PATH
+from ssod.privatedir import make_private_dirs
 
 SOCKET_NAME = "ipc"
 FAST_SOCKET_NAME = fastwire.SOCKET_NAME
@@ -50,11 +51,7 @@ def prepare_runtime_dir(path: Path) -> None:
             f"({len(os.fsencode(sock))} > {MAX_SOCKET_PATH} bytes); set SSOD_RUNTIME_DIR shorter"
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
-        path.chmod(0o700)  # mkdir's mode passes through the umask; ours may be odd
-    except FileExistsError:
-        pass  # checked below, like any directory we did not just make
+        make_private_dirs(path)  # an existing one is checked below
     except OSError as exc:
         raise RuntimeDirError(f"cannot create runtime directory {path}: {exc.strerror}") from None
     try:

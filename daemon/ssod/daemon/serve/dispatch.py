@@ -15,10 +15,12 @@ from ssod import scoped
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.configkeeper import ConfigKeeper
 from ssod.daemon.engine.discovery import Discovery
+from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.roles import RoleLister
 from ssod.daemon.engine.signin import ConsoleSignin
+from ssod.daemon.serve import eks
 from ssod.daemon.serve.http.consolelinks import ConsoleLinks
 from ssod.daemon.serve.ipc import Progress
 from ssod.daemon.serve.statusview import StatusView
@@ -73,6 +75,7 @@ class Parts:
     scoped: ScopedTokenStore
     view: StatusView
     console_links: ConsoleLinks
+    eks: EksTokens
 
 
 class Dispatcher:
@@ -96,6 +99,8 @@ class Dispatcher:
             Op.ISSUE_TOKEN: self._issue_token,
             Op.REVOKE_TOKEN: self._revoke_token,
             Op.LIST_TOKENS: self._list_tokens,
+            Op.EKS_TOKEN: lambda args: eks.token(parts.eks, args),
+            Op.EKS_CLUSTER: lambda args: eks.cluster(parts.eks, args),
         }
 
     def __call__(self, request: Request) -> Result:
@@ -144,7 +149,11 @@ class Dispatcher:
         yield reply
 
     async def _roles(self, args: Mapping[str, object]) -> Result:
-        listing = await self._p.roles.list(self._key(args))
+        listing = await self._p.roles.list(
+            self._key(args),
+            accounts_only=bool(args.get("accounts_only")),
+            account_id=_str(args, "account_id"),
+        )
         reply: RolesReply = {
             "session": listing.spec.name,
             "start_url": listing.spec.start_url,

@@ -1,13 +1,13 @@
-"""The daemon end of the fast socket: ``ssod credentials`` and ``ssod env`` answered in full.
+"""The daemon end of the fast socket: ``credentials``, ``env`` and ``eks token`` answered in full.
 
 Owns the Unix stream socket ``<runtime dir>/fast`` (``ssod.fastwire``): one request per
 connection, peers of another uid refused, a cap on connections, a deadline for the request. For
 each request it asks the same IPC handler (``Dispatcher``) the ZeroMQ server asks, passes the
 reply through the wire encoding exactly as the ZeroMQ client would read it, and renders the
 command's output with the client's own functions (``shell.credentials_text``,
-``output.env.render``, ``common.explain``), so the bytes and exit code equal the full client's.
-Whatever it does not expect gets a fallback answer: the client then runs its full path. Logs
-one line per request (op, outcome), never arguments, output or messages.
+``output.env.render``, ``execcred.render``, ``common.explain``), so the bytes and exit code
+equal the full client's. Whatever it does not expect gets a fallback answer: the client then
+runs its full path. Logs one line per request (op, outcome), never arguments, output or messages.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import os
 import time
 from collections.abc import Mapping
 
-from ssod import fastwire
+from ssod import eksargv, fastwire
 from ssod.client import common
 from ssod.client.fastpath import peer_uid
 from ssod.client.output import env as env_output
-from ssod.client.output import shell
+from ssod.client.output import execcred, shell
 from ssod.daemon.serve.ipc import Handler, Progress
 from ssod.errors import SsodError
 from ssod.wire import (
@@ -156,6 +156,11 @@ class FastServer:
                     bool(fields.get(fastwire.STDOUT_TTY)),
                 )
                 return 0, out + "\n", "".join(note + "\n" for note in notes)
+            if op == "eks_token":
+                environ = {k: fields[k] for k in eksargv.ENVIRONMENT if k in fields}
+                reply = await self._ask(Op.EKS_TOKEN, execcred.request_args(fields, environ))
+                exec_info = environ.get("KUBERNETES_EXEC_INFO")
+                return 0, execcred.render(reply, exec_info) + "\n", ""
         except SsodError as err:
             return err.exit_code, "", f"ssod: {common.explain(err)}\n"
         raise ValueError(f"unknown fast operation {op!r}")

@@ -192,14 +192,14 @@ class ImdsServer(Endpoint):
         self._uid = os.getuid()
         self._tokens = SessionTokens()
 
-    async def start(self) -> None:
+    async def start(self, port: int | None = None) -> None:
         """Listen on 127.0.0.1 (and chosen container addresses); SsodError if it cannot."""
         if not peercred.supported():
             raise errors.SsodError(
                 "the IMDS endpoint needs /proc/net/tcp (Linux) to tell your processes from "
                 "other users'; use the ECS endpoint (ssod env) here"
             )
-        await super().start()
+        await super().start(port)
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "PUT" and request.path == TOKEN_PATH:

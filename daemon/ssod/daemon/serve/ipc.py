@@ -5,6 +5,11 @@ This module owns the ROUTER socket, one task per request (a slow login never blo
 nothing a client sends can stop the server. It knows nothing about what an operation does;
 that is the handler's job. It logs one line per request (op and outcome), never arguments,
 results or error messages, which may name secrets.
+
+Only our own uid is served, as on the fast socket: the socket file is 0600 whatever the umask,
+libzmq closes connections from other uids (``ZMQ_IPC_FILTER_UID``, which reads the peer's
+``SO_PEERCRED``/``LOCAL_PEERCRED``), and every request's ``Peer-Address`` (``host:uid:gid:pid``
+on IPC) is checked as well, so a libzmq without the filter still answers no one else.
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ class IpcServer:
         sock = self._context.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+        if self.endpoint.startswith("ipc://"):
+            _only_our_uid(sock)
+        old = os.umask(0o177)  # the socket file is created 0600, whatever the umask
         try:
             sock.bind(self.endpoint)
         except zmq.ZMQError as exc:
@@ -76,6 +84,8 @@ class IpcServer:
             self._context.term()
             self._context = None
             raise IpcError(f"cannot listen on {self.endpoint}: {exc}") from None
+        finally:
+            os.umask(old)
         self._socket = sock
         self._receiver = asyncio.create_task(self._receive_loop(sock), name="ssod-ipc-receive")
         self._receiver.add_done_callback(_report_crash)
@@ -104,8 +114,13 @@ class IpcServer:
                 os.unlink(self.endpoint[len("ipc://") :])
 
     async def _receive_loop(self, sock: zmq.asyncio.Socket) -> None:
+        uid = os.getuid()
         while True:
-            frames = await sock.recv_multipart()
+            parts = await sock.recv_multipart(copy=False)
+            if _peer_uid(parts[-1]) not in (None, uid):
+                log.warning("request op=? outcome=refused reason=other_uid")
+                continue
+            frames = [part.bytes for part in parts]
             # A DEALER sends [identity, body]; a REQ adds an empty delimiter, echoed back.
             if len(frames) == 3 and frames[1] == b"":
                 envelope, body = frames[:2], frames[2]
@@ -186,6 +201,26 @@ class IpcServer:
             await sock.send_multipart([*envelope, data])
         except zmq.ZMQError as exc:
             log.warning("reply to id=%s not sent: %s", reply.id, exc)
+
+
+def _only_our_uid(sock: zmq.asyncio.Socket) -> None:
+    """Have libzmq close IPC connections of other uids where it can (deprecated, still built)."""
+    try:
+        sock.setsockopt(zmq.IPC_FILTER_UID, os.getuid())
+    except (AttributeError, zmq.ZMQError):
+        log.info("libzmq has no IPC peer filter here; checking each request's peer instead")
+
+
+def _peer_uid(frame: zmq.Frame) -> int | None:
+    """The uid in a frame's ``Peer-Address`` (``host:uid:gid:pid``), if libzmq gives one."""
+    try:
+        address = frame.get("Peer-Address")
+    except (zmq.ZMQError, UnicodeDecodeError):
+        return None
+    fields = str(address).split(":") if address else []
+    if len(fields) >= 3 and fields[1].isdigit():
+        return int(fields[1])
+    return None
 
 
 def _peek_id(body: bytes) -> str:

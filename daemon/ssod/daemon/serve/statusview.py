@@ -68,6 +68,7 @@ class StatusView:
                 "imds_url": imds.base_url if imds is not None else None,
                 "imds_profile": imds.profile if imds is not None else None,
                 "tokens_error": self._scoped.error,
+                "tokens_unsaved": self._scoped.unsaved,
                 "ipc": self._ipc_endpoint,
                 "config_file": str(self._config.path),
                 "config_loaded_at": format_timestamp_epoch(loaded) if loaded else None,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ssod import atomicfile
 from ssod.errors import CacheError
+from ssod.privatedir import make_private_dirs
 
 #: 32 random bytes: 256 bits, 43 base64url characters.
 TOKEN_BYTES = 32
@@ -108,7 +109,5 @@ def _check_safe(path: Path, st: os.stat_result) -> None:
 def _write(path: Path, token: str, *, replace: bool) -> None:
     """Write ``path`` atomically (parent 0700); without ``replace`` never clobber a file."""
     parent = path.parent
-    if not parent.is_dir():
-        parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-        os.chmod(parent, 0o700)  # mkdir's mode is masked by the umask
+    make_private_dirs(parent)  # ~/.local and ~/.local/state too, when they are new
     atomicfile.write(path, token.encode("ascii"), replace=replace)

@@ -14,6 +14,10 @@ process is gone (``authorizes`` looks at the pid: one ``/proc`` read), and dropp
 and the file by ``sweep``: at start, before each issue, before a listing, and every
 ``SWEEP_SECONDS``. So they never pile up against ``scoped.MAX_TOKENS``. The sweep's ``/proc``
 reads (one a bound token) run in a thread, off the event loop.
+
+A revocation is logged when it happens. If its file cannot be written (a full disk), it holds
+in memory, ``unsaved`` says why for status, and every sweep, the next issue and the shutdown
+(``flush``) write the file again until it lands, so a restart does not bring the token back.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class ScopedTokenStore:
         self._write_lock = asyncio.Lock()
         #: Why the file could not be read at start, if it could not (shown in status).
         self.error: str | None = None
+        #: Why a revocation is not in the file yet, if it is not (shown in status).
+        self.unsaved: str | None = None
 
     def load(self) -> None:
         """Read the file (blocking; once, at start). A missing file is an empty store."""
@@ -138,7 +144,7 @@ class ScopedTokenStore:
         """Drop the expired tokens and those whose process is gone; the dropped bound ones."""
         async with self._write_lock:
             kept, gone = await asyncio.to_thread(self._split_gone, self.live())
-            if len(kept) == len(self._by_id):
+            if len(kept) == len(self._by_id) and self.unsaved is None:
                 return []
             self._by_id = {r.id: r for r in kept}
             try:
@@ -175,19 +181,39 @@ class ScopedTokenStore:
             kept = [r for r in live if r.id not in ids]
             # Memory first: the endpoint refuses the token before the file is even written.
             self._by_id = {r.id: r for r in kept}
+            for record in gone:
+                log.info("event=scoped_token_revoked id=%s profile=%r", record.id, record.profile)
             try:
                 await self._save(kept)
             except CacheError as err:
+                if gone:
+                    self.unsaved = err.message
+                log.warning("event=scoped_tokens_not_saved error=%r", err.message)
                 raise CacheError(
-                    f"revoked in the running daemon, but not saved ({err.message}); it would "
-                    "work again after a restart"
+                    f"revoked in the running daemon, but not saved yet ({err.message}); ssod "
+                    "saves it as soon as it can, and `ssod status` says so until then"
                 ) from None
-        for record in gone:
-            log.info("event=scoped_token_revoked id=%s profile=%r", record.id, record.profile)
         return gone
+
+    async def flush(self) -> None:
+        """Write a revocation that is not in the file yet (at shutdown); say so if it fails."""
+        async with self._write_lock:
+            if self.unsaved is None:
+                return
+            try:
+                await self._save(self.live())
+            except CacheError as err:
+                log.error(
+                    "event=revocation_not_saved error=%r: revoked tokens work again after a "
+                    "restart; revoke them again then",
+                    err.message,
+                )
 
     async def _save(self, records: list[ScopedToken]) -> None:
         await asyncio.to_thread(atomic_write, self.path, scoped.dump(records))
+        if self.unsaved is not None:
+            self.unsaved = None
+            log.info("event=revocation_saved")
 
 
 def _log_gone(records: list[ScopedToken]) -> None:

@@ -45,8 +45,13 @@ class EmulatorRemote:
         result: dict[str, int] = self._call("GET", "calls")
         return result
 
+    def peaks(self) -> dict[str, int]:
+        """The most calls of each operation answered at once since the last reset."""
+        result: dict[str, int] = self._call("GET", "peaks")
+        return result
+
     def reset_calls(self) -> None:
-        """Zero the call counters."""
+        """Zero the call counters (and the peaks)."""
         self._call("POST", "calls/reset", {})
 
     def approve(self, user_code: str | None = None, user: str | None = None) -> int:
@@ -82,6 +87,10 @@ class EmulatorRemote:
         if refresh_token is not None:
             body["refresh_token"] = refresh_token
         return int(self._call("POST", "revoke", body)["revoked"])
+
+    def forget_clients(self) -> int:
+        """Forget every client registration, as a deleted application would; returns how many."""
+        return int(self._call("POST", "forget-clients", {})["forgotten"])
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Change settings (none: just read them); returns all settings."""

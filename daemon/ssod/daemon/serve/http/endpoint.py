@@ -81,8 +81,13 @@ class Endpoint(ABC):
         """``http://HOST:PORT`` for one of the served addresses."""
         return f"http://{url_host(host)}:{self._port}"
 
-    async def start(self) -> None:
-        """Bind 127.0.0.1 (and container addresses present) and serve; SsodError if taken."""
+    async def start(self, port: int | None = None) -> None:
+        """Bind 127.0.0.1 (and container addresses present) and serve; SsodError if taken.
+
+        ``port`` replaces the one given at construction (``ecsport`` tries several).
+        """
+        if port is not None:
+            self._port = port
         listeners = Listeners(
             self._handle,
             self._listen,

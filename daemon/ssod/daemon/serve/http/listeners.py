@@ -4,13 +4,22 @@ Owns aiohttp's low-level server (each endpoint routes by itself: an Application'
 middleware chain cost about a tenth of the ECS hot path's CPU), the settings both HTTP
 endpoints share (line and header sizes, no lingering for bodies, keep-alive bounded by the head
 deadline), the ``ConnectionGuard`` in front of every connection (one connection cap across all
-addresses, head deadlines), and binding: required addresses (loopback) bind at start or the
-start fails with a clear error; the others (link-local container addresses, ``listenpolicy``)
-are bound once they exist on the host and retried every ``retry`` seconds until then; one that
-leaves the host (its interface removed) has its socket closed and is waited for again. All
+addresses, counted per peer uid, head deadlines, eviction of idle connections never authorized
+when full), and binding: required addresses (loopback) bind at start or the start fails with a
+clear error; the others (link-local container addresses, ``listenpolicy``) are bound once they
+exist on the host and retried every ``retry`` seconds until then; one that leaves the host (its
+interface removed) has its socket closed and is waited for again. All
 addresses share one port: the first bind picks it when the requested port is 0. ``on_change``
 runs whenever the set of served addresses changes, so the endpoint's Host check always names
 exactly those.
+
+Every request passes ``_guarded``: a refused one (4xx) closes its connection, so a client
+without the token cannot keep a slot by asking again and again; a 2xx answer anywhere but a
+public path (``/health``) means the client proved itself (the ECS token, or the IMDS session
+token its uid was given), and the guard never evicts that connection. Before that, requests
+no SDK sends are answered 400: HTTP/0.9 (no version), and a request target in absolute form
+naming another authority than the Host header (``GET http://evil.example/...``), which must
+not be served on the Host header's word.
 """
 
 from __future__ import annotations
@@ -18,21 +27,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from aiohttp import web
+from aiohttp import HttpVersion, web
 from aiohttp.abc import AbstractAccessLogger
 
 from ssod import errors
+from ssod.daemon.serve.http import peercred
 from ssod.daemon.serve.http.connguard import ConnectionCount, ConnectionGuard
 from ssod.daemon.serve.http.listenpolicy import ListenAddress, url_host
 
 MAX_LINE_SIZE: Final = 8190
 MAX_FIELD_SIZE: Final = 8190
 DEFAULT_RETRY: Final = 5.0
+#: Paths answered 2xx without any credential: a connection using them earns no trust.
+PUBLIC_PATHS: Final = frozenset({"/health"})
+_HTTP_1_0: Final = HttpVersion(1, 0)
+_OLD_HTTP: Final = json.dumps({"code": "bad_request", "message": "HTTP/1.0 or later only"})
+_OTHER_AUTHORITY: Final = json.dumps(
+    {"code": "bad_request", "message": "the request target names another host than Host"}
+)
 
 log = logging.getLogger("ssod.listen")
 
@@ -69,7 +87,7 @@ class Listeners:
         self._shutdown_timeout = shutdown_timeout
         self._on_change = on_change
         self._retry = retry
-        self._count = ConnectionCount()
+        self._count = ConnectionCount(peer_uid=peercred.kernel_uid)
         self._runner: web.ServerRunner | None = None
         self._servers: dict[str, asyncio.Server] = {}
         self._told: set[str] = set()
@@ -98,7 +116,7 @@ class Listeners:
     async def start(self) -> None:
         """Bind every required address (SsodError if one fails), then the others if present."""
         server = web.Server(
-            self._handler,
+            self._guarded,
             access_log_class=self._access_log_class,
             access_log=self._access_log,
             keepalive_timeout=self._timeout,
@@ -123,6 +141,25 @@ class Listeners:
         optional = any(not a.required for a in self._addresses)
         if optional and self._retry > 0:
             self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    async def _guarded(self, request: web.BaseRequest) -> web.StreamResponse:
+        transport = request.transport
+        count = self._count
+        refused = _unusual(request)
+        if refused is not None:
+            refused.force_close()
+            return refused
+        count.busy(transport, True)
+        try:
+            response = await self._handler(request)
+        finally:
+            count.busy(transport, False)
+        status = response.status
+        if 400 <= status < 500:
+            response.force_close()  # refused: the slot goes back
+        elif status < 300 and request.path not in PUBLIC_PATHS:
+            count.trust(transport)
+        return response
 
     async def stop(self) -> None:
         """Stop listening everywhere, finish in-flight requests briefly, close connections."""
@@ -220,3 +257,26 @@ def address_present(host: str) -> bool:
         except OSError as err:
             return err.errno != errno.EADDRNOTAVAIL
     return True
+
+
+def _unusual(request: web.BaseRequest) -> web.Response | None:
+    """400 for HTTP/0.9, and for an absolute-form target whose authority is not the Host."""
+    if request.version < _HTTP_1_0:
+        return _bad(_OLD_HTTP)
+    target = request.raw_path
+    if target.startswith("/"):
+        return None  # origin form: what every SDK sends
+    scheme, _, rest = target.partition("://")
+    authority = rest.split("/", 1)[0]
+    if scheme.lower() != "http" or not authority or authority != request.headers.get("Host"):
+        return _bad(_OTHER_AUTHORITY)
+    return None
+
+
+def _bad(body: str) -> web.Response:
+    return web.Response(
+        status=400,
+        text=body,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
