@@ -254,6 +254,15 @@ def test_the_started_daemon_gets_absolute_paths_and_no_service_manager_variables
     assert not {"NOTIFY_SOCKET", "INVOCATION_ID", "LISTEN_FDS"} & env.keys()
 
 
+def test_the_eks_plugin_starts_one_too(on_demand: DaemonHarness) -> None:
+    # kubectl's first command after boot: the AWS CLI's argv from a kubeconfig, no daemon yet.
+    argv = ["--region", "us-east-1", "eks", "get-token", "--cluster-name", "demo"]
+    out = on_demand.ssod(*argv, env={"AWS_PROFILE": "dev"})
+    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr  # not 3: the daemon answered
+    assert out.stdout == "" and "ssod login" in out.stderr
+    assert len(_autostarted(on_demand.runtime)) == 1
+
+
 @pytest.mark.parametrize(
     ("args", "code"),
     [
@@ -270,13 +279,4 @@ def test_roles_logout_and_token_start_one_too(
     assert _autostarted(on_demand.runtime) == []
     out = on_demand.ssod(*args)
     assert out.returncode == code, out.stderr  # the daemon answered
-    assert len(_autostarted(on_demand.runtime)) == 1
-
-
-def test_the_eks_plugin_starts_one_too(on_demand: DaemonHarness) -> None:
-    # kubectl's first command after boot: the AWS CLI's argv from a kubeconfig, no daemon yet.
-    argv = ["--region", "us-east-1", "eks", "get-token", "--cluster-name", "demo"]
-    out = on_demand.ssod(*argv, env={"AWS_PROFILE": "dev"})
-    assert out.returncode == errors.EXIT_LOGIN_REQUIRED, out.stderr  # not 3: the daemon answered
-    assert out.stdout == "" and "ssod login" in out.stderr
     assert len(_autostarted(on_demand.runtime)) == 1

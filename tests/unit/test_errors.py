@@ -78,4 +78,4 @@ def test_a_start_url_host_that_fails_is_not_blamed_on_aws() -> None:
     assert own.exit_code == errors.EXIT_AWS
     assert "AWS did not answer" not in explain(own)
     assert "that host is not AWS" in explain(own)
-    assert "try again in a moment" in explain(errors.AwsUnavailable("x"))  # refused or slow
+    assert "try again in a moment" in explain(errors.AwsUnavailable("x"))

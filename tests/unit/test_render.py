@@ -516,6 +516,28 @@ def test_status_says_how_the_daemon_was_started(started_by: str | None, words: s
     assert render.status_data(status)["daemon"]["started_by"] == started_by
 
 
+def test_an_expired_token_the_daemon_is_retrying_is_not_a_login() -> None:
+    outage = {
+        **STATUS["sessions"][0],
+        "state": "expired",
+        "token_expires_at": ts(-timedelta(minutes=3)),
+        "next_refresh": ts(timedelta(seconds=40)),
+        "next_refresh_reason": "retry 4 after a failed refresh",
+        "last_error": "IAM Identity Center did not answer (HTTP 500)",
+    }
+    lines = render.status_text({**STATUS, "sessions": [outage]}, NOW).splitlines()
+    assert (
+        "  corp: AWS unavailable (IAM Identity Center did not answer (HTTP 500)), retrying in 40s"
+    ) in lines
+    assert not [line for line in lines if "needs a login" in line]
+    [corp] = [line for line in lines if line.startswith("corp ")]
+    assert re.split(r"\s{2,}", corp)[1:4] == ["expired", "3m ago", "in 40s"]
+    # Expired and not refreshable any more: that one does need a login.
+    stuck = {**outage, "refreshable": False}
+    text = render.status_text({**STATUS, "sessions": [stuck]}, NOW)
+    assert "corp needs a login" in text and "retrying" not in text
+
+
 # -- status in a terminal's width --------------------------------------------------------------
 
 LONG = "/home/a-rather-long-user-name/projects/infrastructure/config/aws/config"
@@ -593,25 +615,3 @@ def test_a_session_needing_a_login_is_said_once_in_one_wording() -> None:
 )
 def test_terminal_width(environ: dict[str, str], tty: int | None, width: int) -> None:
     assert render.terminal_width(environ, tty) == width
-
-
-def test_an_expired_token_the_daemon_is_retrying_is_not_a_login() -> None:
-    outage = {
-        **STATUS["sessions"][0],
-        "state": "expired",
-        "token_expires_at": ts(-timedelta(minutes=3)),
-        "next_refresh": ts(timedelta(seconds=40)),
-        "next_refresh_reason": "retry 4 after a failed refresh",
-        "last_error": "IAM Identity Center did not answer (HTTP 500)",
-    }
-    lines = render.status_text({**STATUS, "sessions": [outage]}, NOW).splitlines()
-    assert (
-        "  corp: AWS unavailable (IAM Identity Center did not answer (HTTP 500)), retrying in 40s"
-    ) in lines
-    assert not [line for line in lines if "needs a login" in line]
-    [corp] = [line for line in lines if line.startswith("corp ")]
-    assert re.split(r"\s{2,}", corp)[1:4] == ["expired", "3m ago", "in 40s"]
-    # Expired and not refreshable any more: that one does need a login.
-    stuck = {**outage, "refreshable": False}
-    text = render.status_text({**STATUS, "sessions": [stuck]}, NOW)
-    assert "corp needs a login" in text and "retrying" not in text

@@ -137,7 +137,7 @@ def _adopt(kubectl: str, path: Path) -> int:
     text, changed, missed = kubeedit.adopt(path.read_text(encoding="utf-8"), names, command[0])
     if changed:
         with _edited_copy(path) as copy:
-            copy.write_text(text, encoding="utf-8")
+            atomicfile.write(copy, text.encode("utf-8"))
             _check_adopted(before, _view(kubectl, copy), names, command[0])
     print(f"Adopted {changed} of {len(names)} `aws eks get-token` users in {path}")
     if missed:
@@ -199,8 +199,6 @@ def _edited_copy(path: Path) -> Iterator[Path]:
     atomicfile.ensure_private_dir(target.parent)
     with tempfile.TemporaryDirectory(prefix="ssod-kubeconfig-") as tmp:
         copy = Path(tmp) / "config"
-        copy.touch(mode=0o600)
-        if target.exists():
-            copy.write_bytes(target.read_bytes())
+        atomicfile.write(copy, target.read_bytes() if target.exists() else b"")
         yield copy
         atomicfile.write(target, copy.read_bytes(), mode=0o600)

@@ -197,12 +197,11 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What failed, once, in plain words: AWS's answer, or why none came (never a class name).
+    """What went wrong in plain words: AWS's answer, or why none came (never a class name).
 
-    The caller says what happens next (the broker retries; a command's user is told to try
-    again), so no advice here.
+    The operation is named as the API names it (``register_client``: RegisterClient).
     """
-    name = "".join(part.title() for part in operation.split("_"))  # the API's name
+    name = "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
     if isinstance(err, ClientError):
         detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
     else:
@@ -222,10 +221,7 @@ _TRANSPORT_FAILURES: tuple[tuple[type[Exception], str], ...] = (
 
 
 def transport_failure(err: Exception) -> str:
-    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed.
-
-    The host only (scheme and host say which region's endpoint; never the query string).
-    """
+    """Why no answer came from an endpoint, in words: refused, timed out, TLS, closed."""
     kwargs = getattr(err, "kwargs", None)
     url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
     host = (urlsplit(url).netloc or url) if isinstance(url, str) and url else "the endpoint"

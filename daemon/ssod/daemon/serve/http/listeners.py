@@ -248,17 +248,6 @@ class Listeners:
             await self._try_optional()
 
 
-def address_present(host: str) -> bool:
-    """Whether ``host`` is (still) an address of this host: a bind to it on any port works."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, 0))
-        except OSError as err:
-            return err.errno != errno.EADDRNOTAVAIL
-    return True
-
-
 def _unusual(request: web.BaseRequest) -> web.Response | None:
     """400 for HTTP/0.9, and for an absolute-form target whose authority is not the Host."""
     if request.version < _HTTP_1_0:
@@ -280,3 +269,14 @@ def _bad(body: str) -> web.Response:
         content_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def address_present(host: str) -> bool:
+    """Whether ``host`` is (still) an address of this host: a bind to it on any port works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError as err:
+            return err.errno != errno.EADDRNOTAVAIL
+    return True
