@@ -33,6 +33,11 @@ def conforms(value: object, hint: Any, where: str) -> list[str]:
             problems += conforms(value[key], hints[key], f"{where}.{key}")
         return problems
     origin = get_origin(hint)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            return [f"{where}: {type(value).__name__}, not an object"]
+        _, item = get_args(hint)
+        return [p for k, v in value.items() for p in conforms(v, item, f"{where}.{k}")]
     if origin is list:
         if not isinstance(value, list):
             return [f"{where}: {type(value).__name__}, not a list"]

@@ -197,12 +197,16 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What went wrong in plain words: AWS's answer, or why none came (never a class name)."""
+    """What went wrong in plain words: AWS's answer, or why none came (never a class name).
+
+    The operation is named as AWS names it (``register_client`` -> ``RegisterClient``).
+    """
+    name = "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
     if isinstance(err, ClientError):
         detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
     else:
         detail = transport_failure(err)
-    return AwsUnavailable(f"AWS {operation} failed: {detail}")
+    return AwsUnavailable(f"AWS {name} failed: {detail}")
 
 
 #: Why no answer came, by the transport error's class; first match wins (subclasses first).
