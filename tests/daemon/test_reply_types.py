@@ -33,16 +33,21 @@ def conforms(value: object, hint: Any, where: str) -> list[str]:
             problems += conforms(value[key], hints[key], f"{where}.{key}")
         return problems
     origin = get_origin(hint)
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            return [f"{where}: {type(value).__name__}, not an object"]
-        _, item = get_args(hint)
-        return [p for k, v in value.items() for p in conforms(v, item, f"{where}.{k}")]
     if origin is list:
         if not isinstance(value, list):
             return [f"{where}: {type(value).__name__}, not a list"]
         (item,) = get_args(hint)
         return [p for i, v in enumerate(value) for p in conforms(v, item, f"{where}[{i}]")]
+    if origin is dict:
+        if not isinstance(value, dict):
+            return [f"{where}: {type(value).__name__}, not an object"]
+        key_type, value_type = get_args(hint)
+        return [
+            problem
+            for k, v in value.items()
+            for problem in conforms(k, key_type, f"{where} key")
+            + conforms(v, value_type, f"{where}.{k}")
+        ]
     if origin in (types.UnionType, typing.Union):
         options = get_args(hint)
         fits = [conforms(value, option, where) for option in options]

@@ -20,6 +20,7 @@ default directory (without --data):
                  "roles": ["ReadOnly", "Admin"]}],
    "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"},
    "clusters": ["demo"]}
+  clusters names the EKS clusters (DescribeCluster; each gets a Kubernetes API stub).
 
 control API (JSON over HTTP, under the printed URL):
   GET    /_emulator/health          {"status": "ok"}

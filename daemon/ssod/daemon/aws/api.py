@@ -197,9 +197,10 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What went wrong in plain words: AWS's answer, or why none came (never a class name).
+    """What failed, once, in plain words: AWS's answer, or why none came (never a class name).
 
-    The operation is named as AWS names it (``register_client`` -> ``RegisterClient``).
+    The caller says what happens next (the broker retries; a command's user is told to try
+    again), so no advice here. ``operation`` is the API's name or aiobotocore's method name.
     """
     name = "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
     if isinstance(err, ClientError):
