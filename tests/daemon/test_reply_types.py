@@ -39,13 +39,14 @@ def conforms(value: object, hint: Any, where: str) -> list[str]:
         (item,) = get_args(hint)
         return [p for i, v in enumerate(value) for p in conforms(v, item, f"{where}[{i}]")]
     if origin is dict:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return [f"{where}: {type(value).__name__}, not an object"]
-        key_hint, item_hint = get_args(hint)
+        key_type, value_type = get_args(hint)
         return [
-            p
+            problem
             for k, v in value.items()
-            for p in conforms(k, key_hint, f"{where} key") + conforms(v, item_hint, f"{where}.{k}")
+            for problem in conforms(k, key_type, f"{where} key")
+            + conforms(v, value_type, f"{where}.{k}")
         ]
     if origin in (types.UnionType, typing.Union):
         options = get_args(hint)

@@ -50,7 +50,13 @@ async def test_a_token_is_refreshed_ahead_of_expiry_and_written_for_the_cli(
     seeded = seed_token(cache, KEY, engine.clock, left=timedelta(hours=1))
     await _start(engine, keeper, tmp_path)
     aws.queue("create_token", grant("access-2", refresh="refresh-2"))
-    await engine.walk_until(lambda: aws.count("create_token") == 1, timedelta(hours=1))
+
+    def refreshed() -> bool:
+        written = cache.read_token(KEY)  # the write runs in a thread: wait for it, not for AWS
+        return written is not None and written.access_token == "access-2"
+
+    await engine.walk_until(refreshed, timedelta(hours=1))
+    assert aws.count("create_token") == 1
     # Read from the cache, its lifetime is unknown: the full margin, up to 30 s of jitter more.
     at = aws.at("create_token")[0]
     assert seeded.expires_at - MARGIN - timedelta(seconds=30) <= at <= seeded.expires_at - MARGIN

@@ -46,3 +46,14 @@ HOST = "portal.sso.us-east-1.amazonaws.com"
 def test_transport_failure_words(err: Exception, words: str) -> None:
     assert transport_failure(err) == words
     assert type(err).__name__ not in words
+
+
+@pytest.mark.parametrize(
+    ("operation", "named"),
+    [("register_client", "RegisterClient"), ("AssumeRole", "AssumeRole"), ("logout", "Logout")],
+)
+def test_the_operation_is_named_as_the_api_names_it(operation: str, named: str) -> None:
+    from ssod.daemon.aws.api import _unavailable
+
+    err = _unavailable(operation, EndpointConnectionError(endpoint_url=URL))
+    assert err.message == f"AWS {named} failed: cannot connect to {HOST}"

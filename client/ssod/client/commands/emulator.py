@@ -18,16 +18,20 @@ default directory (without --data):
   {"users": ["user@example.com"],
    "accounts": [{"id": "111111111111", "name": "dev", "email": "dev@example.com",
                  "roles": ["ReadOnly", "Admin"]}],
-   "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"}}
+   "external_ids": {"arn:aws:iam::222222222222:role/Deploy": "s3cret"},
+   "clusters": ["demo"]}
+  clusters names the EKS clusters (DescribeCluster; each gets a Kubernetes API stub).
 
 control API (JSON over HTTP, under the printed URL):
   GET    /_emulator/health          {"status": "ok"}
   GET    /_emulator/calls           {"CreateToken": 3, "CreateToken:refresh_token": 1, ...}
-  POST   /_emulator/calls/reset
+  POST   /_emulator/calls/reset     (the peaks too)
+  GET    /_emulator/peaks           {"ListAccountRoles": 8, ...}: the most calls answered at once
   POST   /_emulator/approve         {"user_code"?, "user"?}  -> {"approved": n}
   POST   /_emulator/deny            {"user_code"?}           -> {"denied": n}
   GET    /_emulator/faults          POST (a rule or a list of rules)   DELETE
   POST   /_emulator/revoke          {"access_token"? | "refresh_token"?, "end_session"?}
+  POST   /_emulator/forget-clients                           -> {"forgotten": n}
   GET    /_emulator/settings        POST {setting: value, ...} -> all settings
   POST   /_emulator/clock           {"advance": seconds}     -> {"now": epoch}
 """

@@ -197,12 +197,17 @@ _THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thr
 
 
 def _unavailable(operation: str, err: Exception) -> AwsUnavailable:
-    """What went wrong in plain words: AWS's answer, or why none came (never a class name)."""
+    """What failed, once, in plain words: AWS's answer, or why none came (never a class name).
+
+    The caller says what happens next (the broker retries; a command's user is told to try
+    again), so no advice here. ``operation`` is the API's name or aiobotocore's method name.
+    """
+    name = "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
     if isinstance(err, ClientError):
         detail = f"{_error_code(err) or 'error'} (HTTP {_status(err)})"
     else:
         detail = transport_failure(err)
-    return AwsUnavailable(f"AWS {operation} failed: {detail}")
+    return AwsUnavailable(f"AWS {name} failed: {detail}")
 
 
 #: Why no answer came, by the transport error's class; first match wins (subclasses first).
