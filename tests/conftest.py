@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness import DaemonHarness, base_env
+from keyring_support import SecretService, require_tools
 from otheruser import OtherUser, can_create_users, throwaway_user
 from ssod.emulator.testing.background import BackgroundEmulator
 from ssod.emulator.testing.launcher import default_sigint_for_children
@@ -84,3 +85,14 @@ def other_user() -> Iterator[OtherUser]:
         pytest.skip(why)
     with throwaway_user() as user:
         yield user
+
+
+@pytest.fixture
+def secret_service(short_tmp: Path) -> Iterator[SecretService]:
+    """A real Secret Service (gnome-keyring-daemon on a private session bus), unlocked."""
+    require_tools()
+    service = SecretService(short_tmp / "keyring")
+    try:
+        yield service
+    finally:
+        service.stop()

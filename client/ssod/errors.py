@@ -27,6 +27,8 @@ class) and the ``exit_code`` the client exits with. Messages never contain a sec
     │   └── BadRequest             bad_request       2
     ├── RuntimeDirError            runtime_dir       1
     ├── DaemonAlreadyRunning       already_running   1
+    ├── KeyringError               keyring           1
+    │   └── KeyringLocked          keyring_locked    1
     ├── AddressMissing             address_missing   1
     └── UsageError                 usage             2
         ├── DestinationRefused     bad_destination   2
@@ -224,6 +226,18 @@ class DaemonAlreadyRunning(SsodError):
     """Another ssod daemon holds the instance lock in the same runtime directory."""
 
     code = "already_running"
+
+
+class KeyringError(SsodError):
+    """The token store the daemon was told to use (the OS keyring) cannot be used."""
+
+    code = "keyring"
+
+
+class KeyringLocked(KeyringError):
+    """The keyring's collection is locked: its secrets cannot be read or written until unlocked."""
+
+    code = "keyring_locked"
 
 
 class AddressMissing(SsodError):

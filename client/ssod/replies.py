@@ -65,6 +65,9 @@ class DaemonStatus(TypedDict):
     ecs_token_error: str | None
     #: The ``AWS_ENDPOINT_URL*`` variables the daemon was started with (``ssod.endpointvars``).
     endpoints: dict[str, str]
+    token_store: str  # "shared", "keyring" or "memory"
+    token_store_where: str
+    token_store_error: str | None  # the keyring is locked or failing
 
 
 class SessionStatus(TypedDict):

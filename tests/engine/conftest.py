@@ -13,6 +13,7 @@ from engine_support import Engine, FakeAws, FakeClock, Notes, Settler
 from ssod.daemon.engine.broker import Broker
 from ssod.daemon.engine.schedule import RefreshPolicy
 from ssod.daemon.store.cachefiles import TokenCacheDir
+from ssod.daemon.store.tokenstore import TokenStore
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ def notes() -> Notes:
 async def broker(
     engine: Engine, aws: FakeAws, cache: TokenCacheDir, notes: Notes
 ) -> AsyncIterator[Broker]:
-    made = Broker(aws, cache, engine.clock, RefreshPolicy(), notes, rng=random.Random(18))
+    made = Broker(
+        aws, TokenStore(cache), engine.clock, RefreshPolicy(), notes, rng=random.Random(18)
+    )
     yield made
     await made.close()
     assert not aws.unexpected, f"AWS calls nobody expected: {aws.unexpected}"

@@ -22,6 +22,7 @@ from ssod.daemon.engine.sessions import SessionKeeper
 from ssod.daemon.engine.specs import session_specs
 from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import token_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import LoginCancelled, LoginFailed
 
 KEY = token_cache_key("corp")
@@ -35,9 +36,11 @@ async def _no_lookup(method: str, url: str) -> tuple[int, str | None]:
 async def logins(
     engine: Engine, aws: FakeAws, cache: TokenCacheDir, notes: Notes, tmp_path: Path
 ) -> AsyncIterator[LoginManager]:
-    keeper = SessionKeeper(aws, cache, engine.clock, RefreshPolicy(), notes, rng=random.Random(1))
+    keeper = SessionKeeper(
+        aws, TokenStore(cache), engine.clock, RefreshPolicy(), notes, rng=random.Random(1)
+    )
     await keeper.apply(session_specs(load_config(tmp_path)))
-    manager = LoginManager(aws, cache, keeper, engine.clock, fetch=_no_lookup)
+    manager = LoginManager(aws, TokenStore(cache), keeper, engine.clock, fetch=_no_lookup)
     yield manager
     await manager.close()
     await keeper.close()

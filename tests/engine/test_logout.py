@@ -15,6 +15,7 @@ from ssod.daemon.engine.logout import Logout
 from ssod.daemon.engine.roles import RoleLister
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
 from ssod.daemon.store.tokencache import role_cache_key, token_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 
 KEY = token_cache_key("corp")
 
@@ -37,8 +38,8 @@ async def test_logout_revokes_deletes_the_files_and_forgets_the_credentials(
     cli_cache.path.mkdir()
     dev = _cli_entry(cli_cache, role_cache_key("111111111111", "Dev", session_name="corp"))
     other = _cli_entry(cli_cache, role_cache_key("333333333333", "Ops", session_name="corp"))
-    logins = LoginManager(aws, cache, broker.sessions, engine.clock)
-    logout = Logout(aws, cache, cli_cache, broker, logins, engine.clock)
+    logins = LoginManager(aws, TokenStore(cache), broker.sessions, engine.clock)
+    logout = Logout(aws, TokenStore(cache), cli_cache, broker, logins, engine.clock)
     aws.queue("logout", None)
     results = await logout.log_out(KEY)
     assert results == [{"session": "corp", "revoked": True, "cli_cache_removed": 1}]
@@ -62,10 +63,10 @@ async def test_logout_of_a_revoked_token_still_cleans_up(
     cli_cache = CliCacheDir(tmp_path / "cli-cache")
     logout = Logout(
         aws,
-        cache,
+        TokenStore(cache),
         cli_cache,
         broker,
-        LoginManager(aws, cache, broker.sessions, engine.clock),
+        LoginManager(aws, TokenStore(cache), broker.sessions, engine.clock),
         engine.clock,
     )
     aws.queue("logout", TokenRejected())
@@ -108,10 +109,10 @@ async def test_credentials_in_flight_during_a_logout_are_not_served_after_it(
     await engine.settle()
     logout = Logout(
         aws,
-        cache,
+        TokenStore(cache),
         CliCacheDir(tmp_path / "cli-cache"),
         broker,
-        LoginManager(aws, cache, broker.sessions, engine.clock),
+        LoginManager(aws, TokenStore(cache), broker.sessions, engine.clock),
         engine.clock,
     )
     aws.queue("logout", None)

@@ -20,6 +20,7 @@ from ssod.daemon.engine.sessions import SessionKeeper
 from ssod.daemon.engine.specs import session_specs
 from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import token_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import AwsUnavailable, LoginRequired
 
 KEY = token_cache_key("corp")
@@ -30,7 +31,9 @@ MARGIN = RefreshPolicy().token_margin
 async def keeper(
     engine: Engine, aws: FakeAws, cache: TokenCacheDir, notes: Notes, tmp_path: Path
 ) -> AsyncIterator[SessionKeeper]:
-    made = SessionKeeper(aws, cache, engine.clock, RefreshPolicy(), notes, rng=random.Random(18))
+    made = SessionKeeper(
+        aws, TokenStore(cache), engine.clock, RefreshPolicy(), notes, rng=random.Random(18)
+    )
     yield made
     await made.close()
     assert not aws.unexpected, f"AWS calls nobody expected: {aws.unexpected}"

@@ -16,8 +16,9 @@ tests/cli/test_configure.py (through a pseudo-terminal), the container examples 
 engine (none on the test machines; the same env files are used by real clients in a network
 namespace by tests/network/test_bridged.py), the ssh examples a remote host
 (tests/network/test_ssh.py runs them against a real sshd in a namespace), the IMDS example is
-tests/interop/test_imds.py, the emulator example is tests/emulator/test_cli_and_api.py, and the
-kubectl example is tests/cli/test_eks_kubeconfig.py.
+tests/interop/test_imds.py, the emulator example is tests/emulator/test_cli_and_api.py, the
+kubectl example is tests/cli/test_eks_kubeconfig.py, and the keyring example needs a Secret
+Service (tests/keyring_store/test_token_store.py runs one).
 """
 
 from __future__ import annotations

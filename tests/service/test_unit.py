@@ -103,6 +103,11 @@ def test_carried_environment_picks_known_names_and_refuses_line_breaks() -> None
         service.carried_environment({}, ["X=a\nb"])
 
 
+def test_the_token_store_setting_is_carried_into_the_service() -> None:
+    carried = service.carried_environment({"SSOD_TOKEN_STORE": "keyring", "PATH": "/bin"})
+    assert carried == (("SSOD_TOKEN_STORE", "keyring"),)
+
+
 def test_daemon_program_prefers_the_script_beside_the_interpreter(tmp_path: Path) -> None:
     python = tmp_path / "venv" / "bin" / "python"
     python.parent.mkdir(parents=True)

@@ -13,7 +13,19 @@ import zmq
 
 from ssod.wire import decode_request, encode_reply, ok_reply
 
-HEAVY = ("aiobotocore", "botocore", "aiohttp", "watchdog", "ssod.daemon", "ssod.emulator")
+HEAVY = (
+    "aiobotocore",
+    "botocore",
+    "aiohttp",
+    "watchdog",
+    "ssod.daemon",
+    "ssod.emulator",
+    # The keyring store's libraries: only the daemon in `--token-store keyring` loads them.
+    "secretstorage",
+    "jeepney",
+    "keyring",
+    "cryptography",
+)
 #: Loaded by the configure wizard's prompts only (readline reads ~/.inputrc and the terminfo).
 WIZARD_ONLY = ("readline", "ssod.client.configure.prompt", "ssod.client.configure.regions_data")
 

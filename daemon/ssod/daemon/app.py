@@ -2,11 +2,13 @@
 
 It owns no state of the daemon's own: the broker owns credentials and sessions, the
 ``ConfigKeeper`` the configuration in service, the ``EcsTokenKeeper`` the ECS token, the
+``TokenStore`` where refresh tokens and client secrets live (``--token-store``), the
 ``StatusView`` what status shows, and the ``Dispatcher`` maps IPC operations onto them.
 
 Start order: runtime directory and the single-instance locks (per runtime directory and per
 HOME), ECS token and scoped tokens (those of
-ended processes dropped), config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
+ended processes dropped), the token store (a keyring that cannot be reached stops the start),
+config, broker, ECS endpoint, IPC socket, watcher, the scoped-token
 sweep, then ``READY=1`` to systemd. Stop order is the
 reverse: stop accepting (IPC, ECS, watcher), let in-flight fetches and cache writes finish,
 close AWS clients, remove the socket. SIGHUP reloads the config. A config that stops parsing
@@ -55,9 +57,11 @@ from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.serve.ipc import IpcServer
 from ssod.daemon.serve.statusview import StatusView
 from ssod.daemon.settings import Settings
+from ssod.daemon.store import storechoice
 from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir, remove_stale_temp_files
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import SWEEP_SECONDS, ScopedTokenStore
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import RuntimeDirError
 from ssod.version import __version__
 
@@ -74,14 +78,19 @@ class Daemon:
         self.aws: AwsApi = aws or BotocoreAws()
         self.clock = clock or SystemClock()
         self.notifier = DesktopNotifier(enabled=settings.notifications)
-        cache = TokenCacheDir(settings.cache_dir)
-        self.broker = Broker(self.aws, cache, self.clock, settings.policy, self.notifier)
+        self.tokens = TokenStore(
+            TokenCacheDir(settings.cache_dir),
+            settings.token_store,
+            storechoice.for_setting(settings.token_store),
+            retry=settings.keyring_retry,
+        )
+        self.broker = Broker(self.aws, self.tokens, self.clock, settings.policy, self.notifier)
         self.config = ConfigKeeper(
             settings.config_file, self.broker, before_read=self._follow_config
         )
         self.logins = LoginManager(
             self.aws,
-            cache,
+            self.tokens,
             self.broker.sessions,
             self.clock,
             region_changed=self.config.save_sso_region,
@@ -115,7 +124,7 @@ class Daemon:
                 logins=self.logins,
                 logout=Logout(
                     self.aws,
-                    cache,
+                    self.tokens,
                     CliCacheDir(settings.cli_cache_dir),
                     self.broker,
                     self.logins,
@@ -137,6 +146,7 @@ class Daemon:
                     imds=self.imds,
                     started_by=settings.started_by,
                     ipc_endpoint=settings.ipc_endpoint,
+                    token_store=self.tokens,
                 ),
                 console_links=self.console_links,
                 eks=self.eks,
@@ -151,13 +161,14 @@ class Daemon:
             settings.config_file,
             settings.cache_dir,
             self._config_changed,
-            self.broker.sessions.cache_changed,
+            self._cache_file_changed,
             files={settings.token_file: self._token_file_changed},
             debounce=settings.debounce,
         )
         self._lock: InstanceLock | None = None
         self._stopped = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
+        self._sealing: set[asyncio.Task[bool]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -185,6 +196,8 @@ class Daemon:
             await asyncio.to_thread(ensure_private_dir, self.settings.cache_dir)
             for directory in (self.settings.cache_dir, self.settings.cli_cache_dir):
                 await asyncio.to_thread(remove_stale_temp_files, directory)
+            # A keyring that cannot be reached stops the start here, with what is missing.
+            await asyncio.to_thread(self.tokens.prepare, storechoice.leftover_keyring)
             await self.config.reload()
             await ecsport.start(self.ecs, self.settings.ecs_port_file, self.settings.ecs_port)
             if self.imds is not None:
@@ -234,6 +247,10 @@ class Daemon:
         await self.notifier.drain()
         await self.federation.close()
         await self.aws.close()
+        for task in list(self._sealing):
+            with contextlib.suppress(Exception):
+                await task
+        await asyncio.to_thread(self.tokens.close)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -254,6 +271,18 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
             await self.stop()
+
+    def _cache_file_changed(self, key: str) -> None:
+        """A file in the SSO cache changed: a session's token, or a registration to seal."""
+        sessions = self.broker.sessions
+        if sessions.get(key) is not None:
+            sessions.cache_changed(key)
+        elif self.tokens.secrets is not None:
+            task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.tokens.seal_registration, key)
+            )
+            self._sealing.add(task)
+            task.add_done_callback(self._sealing.discard)
 
     def _follow_config(self) -> None:
         """Before each read of the config file: let the watcher follow it (it may have moved)."""

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         credential_margin=args.credential_margin,
         notifications=False if args.no_notify else None,
         started_by=args.started_by,
+        token_store=args.token_store,
     )
     asyncio.run(Daemon(settings).run())
     return 0

@@ -19,6 +19,8 @@ from ssod.daemon.serve.ecs import DEFAULT_ECS_PORT
 from ssod.daemon.serve.http import listenpolicy
 from ssod.daemon.serve.http.listeners import DEFAULT_RETRY
 from ssod.daemon.serve.http.listenpolicy import ListenAddress
+from ssod.daemon.store import tokenstore
+from ssod.daemon.store.secrets import STORES, StoreName
 from ssod.errors import BadRequest
 
 #: Where the IMDS endpoint listens when enabled (``AWS_EC2_METADATA_SERVICE_ENDPOINT``).
@@ -61,6 +63,11 @@ class Settings:
     ca_bundle: str | None = None
     #: ``service``, ``autostart`` or ``foreground``: shown in status; a service takes over.
     started_by: str = "foreground"
+    #: Where refresh tokens and client secrets live: ``shared`` (the AWS CLI's cache, complete),
+    #: ``keyring`` (the OS keyring) or ``memory`` (this process only).
+    token_store: StoreName = "shared"  # noqa: S105 (a store's name, not a secret)
+    #: Seconds between attempts to reach a locked keyring.
+    keyring_retry: float = tokenstore.DEFAULT_RETRY
 
     @property
     def ipc_endpoint(self) -> str:
@@ -81,6 +88,7 @@ class Settings:
         credential_margin: float | None = None,
         notifications: bool | None = None,
         started_by: str | None = None,
+        token_store: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Flags win over ``SSOD_*`` variables, which win over defaults."""
@@ -118,6 +126,7 @@ class Settings:
             ),
         )
         notify = notifications if notifications is not None else env.get("SSOD_NOTIFY") != "0"
+        keyring_retry = _float(env, "SSOD_KEYRING_RETRY")
         return cls(
             config_file=paths.aws_config_file(),
             cache_dir=paths.sso_cache_dir(),
@@ -137,7 +146,18 @@ class Settings:
             signin_endpoint=_signin_endpoint(env),
             ca_bundle=env.get("AWS_CA_BUNDLE") or None,
             started_by=started_by or detect_started_by(env),
+            token_store=_token_store(token_store, env),
+            keyring_retry=keyring_retry if keyring_retry else tokenstore.DEFAULT_RETRY,
         )
+
+
+def _token_store(flag: str | None, env: Mapping[str, str]) -> StoreName:
+    raw = flag if flag is not None else env.get("SSOD_TOKEN_STORE") or "shared"
+    for name in STORES:
+        if raw == name:
+            return name
+    where = "--token-store" if flag is not None else "SSOD_TOKEN_STORE"
+    raise BadRequest(f"{where}={raw!r}: use one of {', '.join(STORES)}")
 
 
 def _signin_endpoint(env: Mapping[str, str]) -> str | None:

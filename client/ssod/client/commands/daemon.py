@@ -84,6 +84,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     p.add_argument(
+        "--token-store",
+        choices=("shared", "keyring", "memory"),
+        default=None,
+        help=(
+            "where refresh tokens and client secrets live: shared (the AWS CLI's cache, as the "
+            "CLI keeps it), keyring (the OS keyring; cache files keep only short-lived tokens) or "
+            "memory (nothing long-lived persisted; a restart needs a login). Default "
+            "$SSOD_TOKEN_STORE or shared"
+        ),
+    )
+    p.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],

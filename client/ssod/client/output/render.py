@@ -11,7 +11,8 @@ table-driven. Times arrive as ``YYYY-MM-DDTHH:MM:SSZ`` and are shown relative to
               addresses not on this host yet), imds_url, imds_profile, tokens_error (the
               scoped-token file could not be read), tokens_unsaved (why a revocation is not
               in that file yet), endpoints (the AWS_ENDPOINT_URL* variables the daemon was
-              started with: {NAME: URL})
+              started with: {NAME: URL}), token_store (shared|keyring|memory),
+              token_store_where, token_store_error (e.g. the keyring is locked)
     sessions: [name, kind (sso-session|legacy), start_url, region,
                state (ready|login_required|expired), token_expires_at, refreshable,
                last_refresh, next_refresh, next_refresh_reason, last_error, login_command]
@@ -51,6 +52,9 @@ DAEMON_KEYS = (
     "tokens_error",
     "tokens_unsaved",
     "endpoints",
+    "token_store",
+    "token_store_where",
+    "token_store_error",
 )
 SESSION_KEYS = (
     "name",
@@ -277,14 +281,11 @@ def status_text(
         for name, url in d["endpoints"].items():
             field("AWS endpoint", f"{url} ({name})")
     field("config", f"{d['config_file'] or '-'}" + (f", loaded {loaded}" if loaded != "-" else ""))
-    if d["config_error"]:
-        field("config error", str(d["config_error"]), "red")
-    if d["ecs_token_error"]:
-        field("ECS token", str(d["ecs_token_error"]), "red")
-    if d["tokens_error"]:
-        field("tokens error", str(d["tokens_error"]), "red")
-    if d["tokens_unsaved"]:
-        field("tokens", f"revocation not saved yet ({d['tokens_unsaved']}); retrying", "red")
+    if d["token_store"]:
+        where = f" ({d['token_store_where']})" if d["token_store_where"] else ""
+        field("token store", f"{d['token_store']}{where}")
+    for label, problem in _daemon_problems(d):
+        field(label, problem, "red")
     out.append("")
     out.extend(_sessions_text(data["sessions"], now, color, width, bool(d["config_error"])))
     out.append("")
@@ -315,6 +316,19 @@ def login_needed_text(session: Mapping[str, Any]) -> str:
     return (
         f"{kind} {session.get('name')} {LOGIN_NEEDED} ({why}): run `{session.get('login_command')}`"
     )
+
+
+def _daemon_problems(d: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The daemon's own errors, each under its label (shown in red)."""
+    found = [
+        ("keyring", d["token_store_error"]),
+        ("config error", d["config_error"]),
+        ("ECS token", d["ecs_token_error"]),
+        ("tokens error", d["tokens_error"]),
+    ]
+    if d["tokens_unsaved"]:
+        found.append(("tokens", f"revocation not saved yet ({d['tokens_unsaved']}); retrying"))
+    return [(label, str(problem)) for label, problem in found if problem]
 
 
 def _sessions_text(

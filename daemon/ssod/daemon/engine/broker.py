@@ -29,8 +29,8 @@ from ssod.daemon.engine.served import Profile, ServedProfile
 from ssod.daemon.engine.sessions import Notify, SessionKeeper, SessionState
 from ssod.daemon.engine.specs import session_key, session_specs
 from ssod.daemon.engine.status import profile_status, session_status
-from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import format_timestamp, token_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import AwsError, LoginRequired, ProfileNotFound, SessionNotFound, SsodError
 from ssod.replies import EngineStatus
 
@@ -47,7 +47,7 @@ class Broker:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         clock: Clock,
         policy: RefreshPolicy,
         notify: Notify,

@@ -33,13 +33,13 @@ from ssod.daemon.aws import oidc, starturl
 from ssod.daemon.aws.api import AwsApi, OidcProblem
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.sessions import SessionKeeper, SessionSpec
-from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import (
     Registration,
     SsoToken,
     format_timestamp,
     registration_cache_key,
 )
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import (
     AwsUnavailable,
     ConfigError,
@@ -96,7 +96,7 @@ class LoginManager:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         sessions: SessionKeeper,
         clock: Clock,
         *,
@@ -186,7 +186,7 @@ class LoginManager:
             run.issuer = resolved.url
             run.spec = replace(run.spec, region=resolved.region)
             token, lifetime = await (self._pkce(run) if run.flow == "pkce" else self._device(run))
-            await asyncio.to_thread(self._cache.write_token, run.spec.key, token)
+            await asyncio.to_thread(self._cache.write_token, run.spec.key, run.spec.name, token)
         except asyncio.CancelledError:
             self._fail(run, LoginCancelled(f"login for {run.spec.name} was cancelled"))
             return
@@ -270,7 +270,7 @@ class LoginManager:
                 )
         except OidcProblem as problem:
             raise LoginFailed(f"client registration refused: {problem.kind}") from None
-        await asyncio.to_thread(self._cache.write_registration, key, reg)
+        await asyncio.to_thread(self._cache.write_registration, key, reg, spec.name)
         return reg, False
 
     def _forgotten(self, spec: SessionSpec) -> None:

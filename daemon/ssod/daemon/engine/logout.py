@@ -19,8 +19,9 @@ from ssod.daemon.engine.ekstokens import EksTokens
 from ssod.daemon.engine.login import LoginManager
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.served import Profile
-from ssod.daemon.store.cachefiles import CliCacheDir, TokenCacheDir
+from ssod.daemon.store.cachefiles import CliCacheDir
 from ssod.daemon.store.tokencache import role_cache_key
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.errors import AwsError
 from ssod.replies import SessionLogout
 
@@ -52,7 +53,7 @@ class Logout:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         cli_cache: CliCacheDir,
         broker: Broker,
         logins: LoginManager,

@@ -25,9 +25,15 @@ from ssod.daemon.aws.api import AwsApi, OidcProblem, TokenRejected
 from ssod.daemon.engine import schedule
 from ssod.daemon.engine.model import Clock
 from ssod.daemon.engine.schedule import RefreshPolicy
-from ssod.daemon.store.cachefiles import TokenCacheDir
 from ssod.daemon.store.tokencache import SsoToken, format_timestamp
-from ssod.errors import AwsUnavailable, CacheError, LoginRequired, TokenCacheError
+from ssod.daemon.store.tokenstore import TokenStore
+from ssod.errors import (
+    AwsUnavailable,
+    CacheError,
+    KeyringError,
+    LoginRequired,
+    TokenCacheError,
+)
 
 log = logging.getLogger("ssod.sessions")
 
@@ -79,6 +85,8 @@ class SessionState:
     #: Why our token could not be written to the cache file (other tools read an older one
     #: meanwhile), until a write succeeds.
     write_error: str | None = None
+    #: Why the session's secrets cannot be reached in the token store ("the keyring is locked").
+    secrets_error: str | None = None
     failures: int = 0
     notified: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -89,6 +97,8 @@ class SessionState:
         """The error clients get while this session has no usable token."""
         unreadable = self.cache_error and f"its token file cannot be read: {self.cache_error}"
         why = reason or self.login_required or unreadable or "not logged in"
+        if self.secrets_error:
+            why = f"{why}; {self.secrets_error}"
         kind = "sso-session" if self.spec.refreshable else "SSO start URL"
         return LoginRequired(
             f"{kind} {self.spec.name} needs a login ({why}): run `{self.spec.login_hint}`"
@@ -101,7 +111,7 @@ class SessionKeeper:
     def __init__(
         self,
         aws: AwsApi,
-        cache: TokenCacheDir,
+        cache: TokenStore,
         clock: Clock,
         policy: RefreshPolicy,
         notify: Notify,
@@ -258,7 +268,15 @@ class SessionKeeper:
             await self._clock.wait(state.wake, delay)
 
     async def _tick(self, state: SessionState, now: datetime) -> datetime | None:
-        """One evaluation: re-read the cache, refresh when due. Returns when to look again."""
+        """One evaluation; while the keyring is out of reach, look again every retry period."""
+        wake = await self._evaluate(state, now)
+        if state.secrets_error is not None:  # the keyring may be unlocked meanwhile
+            retry = now + timedelta(seconds=self._cache.retry)
+            return retry if wake is None else min(wake, retry)
+        return wake
+
+    async def _evaluate(self, state: SessionState, now: datetime) -> datetime | None:
+        """Re-read the cache, refresh when due. Returns when to look again."""
         async with state.lock:
             await self._load(state)
             token = state.token
@@ -268,7 +286,8 @@ class SessionKeeper:
             if not self._can_refresh(state, token, now):
                 self._unschedule(state)
                 if token.expires_at <= now:
-                    self._require_login(state, "token expired")
+                    if state.secrets_error is None:  # else: its secrets may come back (unlock)
+                        self._require_login(state, "token expired")
                     return None
                 self._warn_before_expiry(state, token, now)
                 return token.expires_at
@@ -303,7 +322,9 @@ class SessionKeeper:
             )
 
         try:
-            await asyncio.to_thread(self._cache.update_token, state.spec.key, ours_unless_newer)
+            await asyncio.to_thread(
+                self._cache.update_token, state.spec.key, state.spec.name, ours_unless_newer
+            )
         except CacheError as err:
             state.write_error = _write_error(err)
             return
@@ -380,7 +401,9 @@ class SessionKeeper:
 
         fresh = renew(None)
         try:
-            written = await asyncio.to_thread(self._cache.update_token, state.spec.key, renew)
+            written = await asyncio.to_thread(
+                self._cache.update_token, state.spec.key, state.spec.name, renew
+            )
             fresh = written or fresh
         except CacheError as err:
             # The token still works from memory; status says so until a write lands (the
@@ -402,20 +425,31 @@ class SessionKeeper:
 
     async def _load(self, state: SessionState) -> None:
         """Adopt the cache file's token if it is newer than ours (another tool wrote it)."""
+        spec = state.spec
         try:
-            disk = await asyncio.to_thread(self._cache.read_token, state.spec.key)
+            loaded = await asyncio.to_thread(self._cache.read_token, spec.key, spec.name)
         except TokenCacheError as err:
             state.cache_error = err.message
-            log.warning("event=cache_unreadable session=%s error=%r", state.spec.name, err.message)
+            log.warning("event=cache_unreadable session=%s error=%r", spec.name, err.message)
+            return
+        except KeyringError as err:  # what the store did not absorb into `loaded.locked`
+            self._secrets_reachable(state, err.message)
             return
         if state.cache_error is not None:  # fixed (or removed): the error is no longer true
             state.cache_error = None
-            log.info("event=cache_readable session=%s", state.spec.name)
+            log.info("event=cache_readable session=%s", spec.name)
+        self._secrets_reachable(state, self._cache.error if loaded.locked else None)
+        disk = loaded.token
         ours = state.token
         if disk is None:
             return
         if ours is not None and disk.access_token == ours.access_token:
-            if disk.refresh_token != ours.refresh_token:
+            if disk.refresh_token is None and loaded.locked:
+                return  # a sealed file whose secrets are out of reach: keep what we hold
+            if not ours.can_refresh(self._clock.now()) and disk.can_refresh(self._clock.now()):
+                # The secrets of a sealed file came within reach (the keyring was unlocked).
+                self._take(state, disk, "secrets from the token store", lifetime=state.lifetime)
+            elif disk.refresh_token != ours.refresh_token:
                 state.token = replace(ours, refresh_token=disk.refresh_token)
             return
         # Files hold whole seconds; ours may carry a fraction. A token another tool wrote in the
@@ -431,6 +465,13 @@ class SessionKeeper:
         if newer and (disk.expires_at > now or (state.spec.refreshable and disk.can_refresh(now))):
             self._take(state, disk, "read from cache")
             self._written(state)  # the file holds the token we serve
+
+    def _secrets_reachable(self, state: SessionState, error: str | None) -> None:
+        if error is not None and state.secrets_error is None:
+            log.warning("event=secrets_unreachable session=%s error=%r", state.spec.name, error)
+        elif error is None and state.secrets_error is not None:
+            log.info("event=secrets_reachable session=%s", state.spec.name)
+        state.secrets_error = error
 
     def _take(
         self, state: SessionState, token: SsoToken, how: str, *, lifetime: timedelta | None = None

@@ -65,7 +65,10 @@ def session_status(state: SessionState, now: datetime) -> SessionStatus:
         # A token file that cannot be read is the most pressing error while it lasts; once the
         # file reads again, whatever went wrong before (if anything) is the truth again. A token
         # the file could not take comes next: other tools read an older one meanwhile.
-        "last_error": state.cache_error or state.write_error or state.last_error,
+        "last_error": state.cache_error
+        or state.write_error
+        or state.secrets_error
+        or state.last_error,
         "login_command": state.spec.login_hint,
     }
 

@@ -20,6 +20,7 @@ from ssod.daemon.serve.imds import ImdsServer
 from ssod.daemon.store.ecstokenkeeper import EcsTokenKeeper
 from ssod.daemon.store.scopedstore import ScopedTokenStore
 from ssod.daemon.store.tokencache import format_timestamp
+from ssod.daemon.store.tokenstore import TokenStore
 from ssod.replies import EndpointReply, ImdsInfo, StatusReply, TokenInfo
 from ssod.version import __version__
 
@@ -38,6 +39,7 @@ class StatusView:
         imds: ImdsServer | None,
         started_by: str,
         ipc_endpoint: str,
+        token_store: TokenStore,
     ) -> None:
         self._broker = broker
         self._config = config
@@ -47,6 +49,7 @@ class StatusView:
         self._imds = imds
         self._started_by = started_by
         self._ipc_endpoint = ipc_endpoint
+        self._token_store = token_store
         self._started = time.time()
         self._started_mono = time.monotonic()
 
@@ -75,6 +78,9 @@ class StatusView:
                 "config_error": self._config.error,
                 "ecs_token_error": self._token.error,
                 "endpoints": endpointvars.configured(os.environ),
+                "token_store": self._token_store.name,
+                "token_store_where": self._token_store.where,
+                "token_store_error": self._token_store.error,
             },
             **self._broker.status(),
             "tokens": [r.public() for r in self._scoped.live()],
