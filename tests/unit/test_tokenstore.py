@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -228,6 +229,20 @@ def test_the_keychain_store_refuses_where_there_is_no_keychain() -> None:
 
     with pytest.raises(KeyringError, match=r"keyring|Keychain"):
         KeychainStore().open()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Secret Service is Linux's")
+def test_a_bus_address_where_nothing_listens_is_no_keyring_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale DBUS_SESSION_BUS_ADDRESS: keyring mode refuses clearly, other stores carry on."""
+    from ssod.daemon.store.secretservice import SecretServiceStore
+    from ssod.errors import KeyringError
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    with pytest.raises(KeyringError, match="cannot connect to the D-Bus session bus"):
+        SecretServiceStore().open()
+    assert storechoice.leftover_keyring() is None  # shared and memory start as before
 
 
 @pytest.mark.parametrize(

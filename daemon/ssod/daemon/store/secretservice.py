@@ -78,6 +78,13 @@ class SecretServiceStore(SecretStore):
             raise KeyringError(
                 f"no D-Bus session bus to reach the keyring ({err}): {_HOW_TO_FIX}"
             ) from None
+        except (OSError, ValueError) as err:
+            # A bus address where nothing listens (a stale DBUS_SESSION_BUS_ADDRESS): jeepney's
+            # connect fails with the socket's error, which secretstorage does not wrap.
+            why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
+            raise KeyringError(
+                f"cannot connect to the D-Bus session bus ({why}): {_HOW_TO_FIX}"
+            ) from None
         try:
             if not _available(conn, only_running=self._only_running):
                 raise KeyringError(f"no Secret Service on the session bus: {_HOW_TO_FIX}")
