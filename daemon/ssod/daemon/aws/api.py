@@ -443,14 +443,7 @@ class BotocoreAws:
             params["DurationSeconds"] = duration_seconds
         if external_id:
             params["ExternalId"] = external_id
-        creator = self._session.create_client(
-            "sts",
-            region_name=region,
-            config=self._signed_config,
-            aws_access_key_id=source.access_key_id,
-            aws_secret_access_key=source.secret_access_key,
-            aws_session_token=source.session_token,
-        )
+        creator = self._signed_client("sts", region, source)
         try:
             async with creator as sts:
                 reply = await sts.assume_role(**params)
@@ -473,16 +466,20 @@ class BotocoreAws:
             role_arn=reply.get("AssumedRoleUser", {}).get("Arn") or role_arn,
         )
 
-    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
-        """EKS DescribeCluster with ``source`` credentials (``AWS_ENDPOINT_URL_EKS`` honoured)."""
-        creator = self._session.create_client(
-            "eks",
+    def _signed_client(self, service: str, region: str, source: RoleCredentials) -> Any:
+        """A one-off client of ``service`` signing with ``source``, for ``async with``."""
+        return self._session.create_client(
+            service,
             region_name=region,
             config=self._signed_config,
             aws_access_key_id=source.access_key_id,
             aws_secret_access_key=source.secret_access_key,
             aws_session_token=source.session_token,
         )
+
+    async def describe_cluster(self, source: RoleCredentials, region: str, name: str) -> EksCluster:
+        """EKS DescribeCluster with ``source`` credentials (``AWS_ENDPOINT_URL_EKS`` honoured)."""
+        creator = self._signed_client("eks", region, source)
         try:
             async with creator as eks:
                 reply = await eks.describe_cluster(name=name)
